@@ -1,0 +1,137 @@
+//! The validated manifest: what `validate` produces and `plan` / `verify` consume.
+//!
+//! The raw YAML types (`manifest::raw`) keep locations and accept anything YAML can say; these types
+//! only exist once every check passed, so later stages never re-check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use crate::cloud::Cloud;
+
+/// A manifest that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// The app registration every tenant must consent to.
+    pub app: App,
+    /// The cloud of the app and its tenants.
+    pub cloud: Cloud,
+    /// Every API the manifest names (app-wide first, in manifest order; then APIs only some tenants
+    /// name, in order of first mention).
+    pub apis: Vec<Api>,
+    /// The customer tenants, in manifest order.
+    pub tenants: Vec<Tenant>,
+}
+
+impl Manifest {
+    /// The API with this manifest key.
+    pub fn api(&self, key: &str) -> Option<&Api> {
+        self.apis.iter().find(|a| a.key == key)
+    }
+}
+
+/// The multi-tenant app registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// Display name, for reports.
+    pub name: String,
+    /// Application (client) id, a lowercase GUID.
+    pub client_id: String,
+    /// The redirect URI exactly as written (it must match the registration byte for byte).
+    pub redirect_uri: String,
+    /// Where the app's credential comes from.
+    pub credential: Credential,
+}
+
+/// How the app proves who it is. Certificates and federated credentials join here later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A client secret, read from the named source at run time.
+    ClientSecret(SecretSource),
+}
+
+/// Where a secret is read from. The manifest never holds the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(String),
+    /// A file (trailing newline trimmed), relative paths resolved against the manifest's folder.
+    File(PathBuf),
+}
+
+/// The environment variable used when the manifest names no credential.
+pub const DEFAULT_SECRET_ENV: &str = "CONSENTRY_CLIENT_SECRET";
+
+impl Default for Credential {
+    fn default() -> Self {
+        Credential::ClientSecret(SecretSource::Env(DEFAULT_SECRET_ENV.to_owned()))
+    }
+}
+
+/// One resource API and the roles the app needs from it app-wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// The manifest key: a catalog alias (`microsoft-365-defender`) or a custom name.
+    pub key: String,
+    /// The resource URI to request for this manifest's cloud (the token's `aud`).
+    pub resource: String,
+    /// The resource's app id, when known (catalog APIs); tokens may carry it as `aud`.
+    pub resource_app_id: Option<String>,
+    /// Display name for reports (the catalog's, or the key for custom APIs).
+    pub display_name: String,
+    /// Whether the API comes from the built-in catalog (its roles were checked against it).
+    pub in_catalog: bool,
+    /// Roles required app-wide (empty when only some tenants need this API).
+    pub roles: BTreeSet<String>,
+}
+
+/// How a tenant is named in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TenantId {
+    /// A tenant GUID, lowercase.
+    Guid(String),
+    /// A verified domain (`fabrikam.onmicrosoft.com`), lowercase.
+    Domain(String),
+}
+
+impl TenantId {
+    /// The id as it goes into URLs.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TenantId::Guid(s) | TenantId::Domain(s) => s,
+        }
+    }
+
+    /// The GUID, when the manifest gave one.
+    pub fn guid(&self) -> Option<&str> {
+        match self {
+            TenantId::Guid(s) => Some(s),
+            TenantId::Domain(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One customer tenant and what it must grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The partner's name for the customer.
+    pub name: String,
+    /// The tenant GUID or verified domain.
+    pub id: TenantId,
+    /// Free-form labels (`emea`, `tier-1`), in manifest order.
+    pub labels: Vec<String>,
+    /// Required roles per API key, after per-tenant overrides. APIs with no required role are absent.
+    pub required: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Tenant {
+    /// Whether `needle` names this tenant: its name, or its id (case-insensitive).
+    pub fn matches(&self, needle: &str) -> bool {
+        self.name.eq_ignore_ascii_case(needle) || self.id.as_str().eq_ignore_ascii_case(needle)
+    }
+}

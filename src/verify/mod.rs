@@ -1,0 +1,3 @@
+//! `verify`: one app-only token per tenant × API, the roles each tenant really granted.
+
+pub mod report;

@@ -1,0 +1,187 @@
+//! The verify report: pure data, produced by the verify engine, rendered by `report::verify`, read
+//! back by `plan --state`. Its JSON form is the documented audit format (`schema_version` 1).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::Cloud;
+
+/// The JSON report's format version. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What one `verify` run found, tenants in manifest order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the run finished.
+    pub generated_at: DateTime<Utc>,
+    /// The app that was checked.
+    pub app: AppInfo,
+    /// The manifest's cloud.
+    pub cloud: Cloud,
+    /// Whether extra roles counted as findings (`--fail-on-extra`).
+    #[serde(default)]
+    pub fail_on_extra: bool,
+    /// Counts over all tenants.
+    pub summary: Summary,
+    /// One entry per tenant checked, in manifest order.
+    pub tenants: Vec<TenantReport>,
+}
+
+/// The app, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// Display name.
+    pub name: String,
+    /// Application (client) id.
+    pub client_id: String,
+}
+
+/// Counts over all tenants.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Tenants checked.
+    pub tenants: usize,
+    /// Tenants whose every required role is granted (`ok`).
+    pub fully_covered: usize,
+    /// Tenants per status (only statuses that occur).
+    pub by_status: BTreeMap<Status, usize>,
+    /// Per `api` then per role: in how many tenants it was required and granted.
+    pub roles: BTreeMap<String, BTreeMap<String, RoleCoverage>>,
+}
+
+/// Coverage of one role across tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RoleCoverage {
+    /// Tenants that require the role.
+    pub required: usize,
+    /// Of those, tenants whose token carries it.
+    pub granted: usize,
+}
+
+/// What one tenant granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantReport {
+    /// The manifest's name for the tenant.
+    pub name: String,
+    /// The manifest's id (GUID or domain).
+    pub id: String,
+    /// The tenant GUID a valid token named (`tid`); for a domain tenant, this is how it is learnt.
+    pub tenant_id: Option<String>,
+    /// The worst status of the tenant's APIs.
+    pub status: Status,
+    /// One entry per required API, in manifest order of the APIs.
+    pub apis: Vec<ApiReport>,
+    /// What Entra said, for the API that decided `status` (absent when ok).
+    pub error: Option<EntraError>,
+    /// What the partner should do (absent when ok).
+    pub hint: Option<String>,
+    /// The tenant's admin-consent link, when consent is the fix.
+    pub consent_url: Option<String>,
+}
+
+/// What one tenant granted for one API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiReport {
+    /// The manifest key of the API.
+    pub api: String,
+    /// The resource URI requested.
+    pub resource: String,
+    /// This API's status in this tenant.
+    pub status: Status,
+    /// Roles the manifest requires here, sorted.
+    pub required: Vec<String>,
+    /// Roles the token carries, sorted (empty when no valid token was had).
+    pub granted: Vec<String>,
+    /// Required but not granted, sorted.
+    pub missing: Vec<String>,
+    /// Granted but not required, sorted.
+    pub extra: Vec<String>,
+    /// What Entra said, when the token request failed or the token was not evidence.
+    pub error: Option<EntraError>,
+}
+
+/// A token error as Entra reported it (reference §4), or a transport failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntraError {
+    /// `AADSTS700016`, or absent when the failure had no AADSTS code (timeouts, bad bodies).
+    pub code: Option<String>,
+    /// The OAuth `error` field (`unauthorized_client`), or consentry's own kind (`timeout`, ...).
+    pub error: String,
+    /// The description, first line only (trace/correlation lines are kept in their own fields).
+    pub message: String,
+    /// Entra's trace id (Microsoft support asks for it).
+    pub trace_id: Option<String>,
+    /// Entra's correlation id.
+    pub correlation_id: Option<String>,
+    /// The HTTP status of the last attempt, when there was a response.
+    pub http_status: Option<u16>,
+}
+
+/// A tenant's or API's state. Ordered from best to worst: a tenant takes the worst of its APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every required role is granted.
+    Ok,
+    /// Consented, but some required roles are missing from the token.
+    MissingRoles,
+    /// The token is not evidence: wrong `tid`, `aud`, `appid`, or expired.
+    InvalidToken,
+    /// The app has no service principal in the tenant: admin consent never happened.
+    NotConsented,
+    /// The customer disabled the enterprise app.
+    Disabled,
+    /// The resource API has no service principal in the tenant.
+    ResourceMissing,
+    /// The tenant does not exist in this cloud.
+    TenantNotFound,
+    /// The app's own credential was rejected: nothing is known about the tenant.
+    CredentialRejected,
+    /// Something else went wrong: nothing is known about the tenant.
+    Error,
+}
+
+impl Status {
+    /// Every status, best first.
+    pub const ALL: [Status; 9] = [
+        Status::Ok,
+        Status::MissingRoles,
+        Status::InvalidToken,
+        Status::NotConsented,
+        Status::Disabled,
+        Status::ResourceMissing,
+        Status::TenantNotFound,
+        Status::CredentialRejected,
+        Status::Error,
+    ];
+
+    /// The snake_case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::MissingRoles => "missing_roles",
+            Status::InvalidToken => "invalid_token",
+            Status::NotConsented => "not_consented",
+            Status::Disabled => "disabled",
+            Status::ResourceMissing => "resource_missing",
+            Status::TenantNotFound => "tenant_not_found",
+            Status::CredentialRejected => "credential_rejected",
+            Status::Error => "error",
+        }
+    }
+
+    /// Whether the tenant's state could not be determined (exit code 3).
+    pub fn is_undetermined(self) -> bool {
+        matches!(self, Status::Error | Status::CredentialRejected)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
