@@ -350,7 +350,7 @@ fn offboard(name: &str, id: &str, labels: Vec<String>, app: &str, seen_in: &str)
         required: Roles::new(),
         new_roles: None,
         reason: format!(
-            "In the {seen_in} but no longer in the manifest: have the tenant's admin delete the \
+            "No longer in the manifest (it is in the {seen_in}): have the tenant's admin delete the \
              {app} enterprise application (Entra admin center → Enterprise applications) to revoke \
              its access."
         ),
@@ -518,11 +518,11 @@ fn difference(a: Option<&BTreeSet<String>>, b: Option<&BTreeSet<String>>) -> Vec
         .collect()
 }
 
-/// `api: A, B; api2: C` for reasons.
+/// `A, B (api); C (api2)` for reasons.
 pub fn describe(roles: &Roles) -> String {
     roles
         .iter()
-        .map(|(api, roles)| format!("{api}: {}", roles.join(", ")))
+        .map(|(api, roles)| format!("{} ({api})", roles.join(", ")))
         .collect::<Vec<_>>()
         .join("; ")
 }

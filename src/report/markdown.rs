@@ -60,40 +60,38 @@ impl Render<Plan> for Markdown {
 }
 
 fn checklist_line(tenant: &PlannedTenant) -> String {
-    let who = format!(
+    let mut parts = vec![format!(
         "**{}** ({})",
         markdown_escape(&tenant.name),
         code(&tenant.id)
-    );
-    let link = tenant
-        .consent_url
-        .as_deref()
-        .map(|url| format!(": [admin consent]({})", link_target(url)))
-        .unwrap_or_default();
+    )];
     match tenant.action {
         Action::Consent => {
-            let roles = if tenant.required.is_empty() {
+            parts.push("consent".to_owned());
+            parts.push(if tenant.required.is_empty() {
                 "no role required".to_owned()
             } else {
-                short_roles(&tenant.required)
-            };
-            format!("{who}: consent{link}: {}", markdown_escape(&roles))
+                markdown_escape(&short_roles(&tenant.required))
+            });
         }
         Action::Reconsent => {
+            parts.push("re-consent".to_owned());
             let new = tenant
                 .new_roles
                 .as_ref()
                 .map(short_roles)
                 .unwrap_or_default();
-            format!("{who}: re-consent{link}: new {}", markdown_escape(&new))
+            parts.push(format!("new roles {}", markdown_escape(&new)));
         }
-        Action::Offboard => format!("{who}: offboard: {}", markdown_escape(&tenant.reason)),
-        Action::Investigate | Action::None => format!(
-            "{who}: {}{link}: {}",
-            tenant.action,
-            markdown_escape(&tenant.reason)
-        ),
+        Action::Offboard | Action::Investigate | Action::None => {
+            parts.push(tenant.action.to_string());
+            parts.push(markdown_escape(&tenant.reason));
+        }
     }
+    if let Some(url) = &tenant.consent_url {
+        parts.push(format!("[admin consent]({})", link_target(url)));
+    }
+    parts.join(" · ")
 }
 
 impl Render<Report> for Markdown {
