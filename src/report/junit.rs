@@ -156,7 +156,11 @@ fn details(tenant: &TenantReport, api: Option<&ApiReport>) -> String {
             if !api.extra.is_empty() {
                 lines.push(format!("extra: {}", api.extra.join(", ")));
             }
-            api.error.as_ref().or(tenant.error.as_ref())
+            // The tenant's error belongs to the API that decided its status, not to this one.
+            api.error.as_ref().or(tenant
+                .error
+                .as_ref()
+                .filter(|_| api.status == tenant.status))
         }
         None => {
             lines.push(format!("status: {}", tenant.status));
@@ -172,7 +176,12 @@ fn details(tenant: &TenantReport, api: Option<&ApiReport>) -> String {
             lines.push(format!("correlation id: {correlation}"));
         }
     }
-    if let Some(url) = &tenant.consent_url {
+    // The consent link is the fix for a failed API, not for extra roles.
+    if let Some(url) = tenant
+        .consent_url
+        .as_ref()
+        .filter(|_| api.is_none_or(|a| a.status != Status::Ok))
+    {
         lines.push(format!("admin consent: {url}"));
     }
     lines.join("\n")

@@ -219,11 +219,14 @@ fn api_message(tenant: &TenantReport, api: &ApiReport) -> String {
     }
 }
 
-/// Entra's own words for a failure: `AADSTS700016 (unauthorized_client): message`.
+/// Entra's own words for a failure: `AADSTS700016: Application ... (unauthorized_client)`. Entra's
+/// descriptions already start with their code, so it is only added when missing.
 fn entra_line(error: &crate::verify::report::EntraError) -> String {
     match &error.code {
-        Some(code) => format!("{code} ({}): {}", error.error, error.message),
-        None => format!("{}: {}", error.error, error.message),
+        Some(code) if !error.message.starts_with(code.as_str()) => {
+            format!("{code}: {} ({})", error.message, error.error)
+        }
+        _ => format!("{} ({})", error.message, error.error),
     }
 }
 
