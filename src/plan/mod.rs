@@ -455,7 +455,8 @@ fn from_state(tenant: &Tenant, seen: &TenantReport, by_name: bool) -> Decision {
     } else {
         let reason = format!(
             "Consented, but the last verify did not see {} granted: the tenant's admin must \
-             consent again (same link).",
+             consent again (same link; a grant made minutes before that verify may not have shown \
+             yet).",
             describe(&missing)
         );
         Decision::reconsent(missing, reason)
@@ -519,7 +520,7 @@ fn difference(a: Option<&BTreeSet<String>>, b: Option<&BTreeSet<String>>) -> Vec
 }
 
 /// `A, B (api); C (api2)` for reasons.
-pub fn describe(roles: &Roles) -> String {
+fn describe(roles: &Roles) -> String {
     roles
         .iter()
         .map(|(api, roles)| format!("{} ({api})", roles.join(", ")))

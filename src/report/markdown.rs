@@ -23,8 +23,8 @@ impl Render<Plan> for Markdown {
         let s = &plan.summary;
         let _ = writeln!(
             out,
-            "{} to consent, {} to re-consent, {} to offboard, {} to investigate; {} of {} \
-             tenants need nothing.\n",
+            "{} to consent, {} to re-consent, {} to offboard, {} to investigate; nothing to do \
+             for {} of {} tenants.\n",
             s.consent, s.reconsent, s.offboard, s.investigate, s.none, s.tenants
         );
         for tenant in plan.tenants.iter().filter(|t| t.action != Action::None) {
@@ -88,7 +88,12 @@ fn checklist_line(tenant: &PlannedTenant) -> String {
             parts.push(markdown_escape(&tenant.reason));
         }
     }
-    if let Some(url) = &tenant.consent_url {
+    // The link is the fix only for (re-)consent; an investigation starts from the reason.
+    if let Some(url) = tenant
+        .consent_url
+        .as_ref()
+        .filter(|_| matches!(tenant.action, Action::Consent | Action::Reconsent))
+    {
         parts.push(format!("[admin consent]({})", link_target(url)));
     }
     parts.join(" · ")
