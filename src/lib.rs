@@ -11,5 +11,7 @@ pub mod consent;
 pub mod exit;
 pub mod model;
 pub mod output;
+pub mod plan;
+pub mod report;
 pub mod secret;
 pub mod verify;

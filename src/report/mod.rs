@@ -1,0 +1,244 @@
+//! Reports: the last stage of the pipeline, turning a plan, a verify report or the catalog into the
+//! text a human or a machine reads. One module per format; each format is a [`Render`]
+//! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
+
+mod json;
+mod junit;
+mod markdown;
+mod roles;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cloud::Cloud;
+use crate::plan::Plan;
+use crate::verify::report::{ApiReport, Report, Status, TenantReport};
+
+pub use json::Json;
+pub use junit::{Junit, xml_escape};
+pub use markdown::{Markdown, markdown_escape};
+pub use table::Table;
+
+/// One output format for one kind of data. Every format renders the whole data in one call, so the
+/// buffered ones (JUnit's counts come before its test cases) need nothing special.
+pub trait Render<T: ?Sized> {
+    /// The complete output, ending with a newline.
+    fn render(&self, data: &T) -> String;
+}
+
+/// How `plan` writes its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// A terminal table: one row per tenant, then a summary line.
+    #[default]
+    Table,
+    /// The onboarding checklist a pull request carries.
+    Markdown,
+    /// The documented, stable JSON plan (`schema_version` 1).
+    Json,
+}
+
+/// How `verify` writes its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum VerifyFormat {
+    /// A tenant × role matrix with coverage and hints.
+    #[default]
+    Table,
+    /// For pull requests and `$GITHUB_STEP_SUMMARY`: a table and what to do per tenant.
+    Markdown,
+    /// The JSON report (`schema_version` 1), the one `plan --state` reads back.
+    Json,
+    /// JUnit XML, one test case per tenant × API, for CI test dashboards.
+    Junit,
+}
+
+/// Renders a plan.
+pub fn render_plan(plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Table => Table.render(plan),
+        PlanFormat::Markdown => Markdown.render(plan),
+        PlanFormat::Json => Json.render(plan),
+    }
+}
+
+/// Renders a verify report.
+pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
+    match format {
+        VerifyFormat::Table => Table.render(report),
+        VerifyFormat::Markdown => Markdown.render(report),
+        VerifyFormat::Json => Json.render(report),
+        VerifyFormat::Junit => Junit.render(report),
+    }
+}
+
+/// Lists the catalog (`consentry roles`), or one API of it: alias, display name, app id, resource
+/// URI in `cloud`, and every role with its description and deprecation.
+pub fn render_roles(api: Option<&crate::catalog::Api>, cloud: Cloud) -> String {
+    roles::render(api, cloud)
+}
+
+/// The short name of an API in column headers and role lists (`M365D`), the key for custom APIs.
+pub fn api_label(key: &str) -> &str {
+    match key {
+        "microsoft-365-defender" => "M365D",
+        "defender-for-endpoint" => "MDE",
+        "microsoft-graph" => "Graph",
+        other => other,
+    }
+}
+
+/// `M365D: A, B; MDE: C` for role lists in plan tables and checklists.
+fn short_roles(roles: &BTreeMap<String, Vec<String>>) -> String {
+    roles
+        .iter()
+        .map(|(api, roles)| format!("{}: {}", api_label(api), roles.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One required role, a column of the verify matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RoleColumn {
+    api: String,
+    role: String,
+    /// Tenants requiring it.
+    required: usize,
+    /// Of those, tenants whose token carries it.
+    granted: usize,
+}
+
+impl RoleColumn {
+    fn label(&self) -> String {
+        format!("{} {}", api_label(&self.api), self.role)
+    }
+}
+
+/// What the text formats of a verify report share, computed from the tenants so every format
+/// agrees with its own matrix.
+#[derive(Debug)]
+struct Coverage {
+    /// Required roles: APIs in order of first appearance (manifest order), roles sorted.
+    columns: Vec<RoleColumn>,
+    /// Tenants whose status is ok.
+    fully_covered: usize,
+}
+
+impl Coverage {
+    fn of(report: &Report) -> Self {
+        let mut api_order: Vec<&str> = Vec::new();
+        let mut roles: BTreeMap<&str, BTreeMap<&str, (usize, usize)>> = BTreeMap::new();
+        for tenant in &report.tenants {
+            for api in &tenant.apis {
+                if !api_order.contains(&api.api.as_str()) {
+                    api_order.push(&api.api);
+                }
+                let granted: BTreeSet<&str> = api.granted.iter().map(String::as_str).collect();
+                let per_api = roles.entry(&api.api).or_default();
+                for role in &api.required {
+                    let counts = per_api.entry(role).or_default();
+                    counts.0 += 1;
+                    if granted.contains(role.as_str()) {
+                        counts.1 += 1;
+                    }
+                }
+            }
+        }
+        let columns = api_order
+            .iter()
+            .flat_map(|api| {
+                roles
+                    .get(api)
+                    .into_iter()
+                    .flatten()
+                    .map(|(role, (required, granted))| RoleColumn {
+                        api: (*api).to_owned(),
+                        role: (*role).to_owned(),
+                        required: *required,
+                        granted: *granted,
+                    })
+            })
+            .collect();
+        Coverage {
+            columns,
+            fully_covered: report
+                .tenants
+                .iter()
+                .filter(|t| t.status == Status::Ok)
+                .count(),
+        }
+    }
+
+    /// `2/4 tenants fully covered · M365D Incident.Read.All 3/4 · ...`
+    fn summary_line(&self, tenants: usize) -> String {
+        let mut parts = vec![format!(
+            "{}/{} tenants fully covered",
+            self.fully_covered, tenants
+        )];
+        parts.extend(
+            self.columns
+                .iter()
+                .map(|c| format!("{} {}/{}", c.label(), c.granted, c.required)),
+        );
+        parts.join(" · ")
+    }
+}
+
+/// Whether an API's status means its `granted` list is not evidence (nothing is known).
+fn unknown(status: Status) -> bool {
+    matches!(
+        status,
+        Status::InvalidToken | Status::Error | Status::CredentialRejected
+    )
+}
+
+/// Extra roles of a tenant, per API, sorted; empty when none.
+fn extras(tenant: &TenantReport) -> BTreeMap<String, Vec<String>> {
+    tenant
+        .apis
+        .iter()
+        .filter(|a| !a.extra.is_empty())
+        .map(|a| (a.api.clone(), a.extra.clone()))
+        .collect()
+}
+
+/// The sentence for an API that failed for its own reason: the tenant's hint when this API decided
+/// the tenant's status, else a sentence from the API's own status.
+fn api_message(tenant: &TenantReport, api: &ApiReport) -> String {
+    if api.status == tenant.status
+        && let Some(hint) = &tenant.hint
+    {
+        return hint.clone();
+    }
+    match api.status {
+        Status::Ok => "every required role is granted".to_owned(),
+        Status::MissingRoles => format!("missing roles: {}", api.missing.join(", ")),
+        other => match &api.error {
+            Some(e) => format!("{other}: {}", e.message),
+            None => other.to_string(),
+        },
+    }
+}
+
+/// Entra's own words for a failure: `AADSTS700016: Application ... (unauthorized_client)`. Entra's
+/// descriptions already start with their code, so it is only added when missing.
+fn entra_line(error: &crate::verify::report::EntraError) -> String {
+    match &error.code {
+        Some(code) if !error.message.starts_with(code.as_str()) => {
+            format!("{code}: {} ({})", error.message, error.error)
+        }
+        _ => format!("{} ({})", error.message, error.error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_apis_get_short_labels_and_custom_keys_stay() {
+        assert_eq!(api_label("microsoft-365-defender"), "M365D");
+        assert_eq!(api_label("defender-for-endpoint"), "MDE");
+        assert_eq!(api_label("microsoft-graph"), "Graph");
+        assert_eq!(api_label("partner-api"), "partner-api");
+    }
+}

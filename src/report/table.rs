@@ -1,0 +1,199 @@
+//! The terminal table format: a plan as one row per tenant, a verify report as a tenant × role
+//! matrix, each followed by the notes and the summary line a human reads next.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use tabled::builder::Builder;
+use tabled::settings::object::{Columns, Rows};
+use tabled::settings::{Alignment, Style};
+
+use super::{Coverage, Render, api_label, extras, short_roles, unknown};
+use crate::plan::{Action, Plan, PlannedTenant};
+use crate::verify::report::{Report, Status};
+
+/// A tabled table with a summary line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Table;
+
+impl Render<Plan> for Table {
+    fn render(&self, plan: &Plan) -> String {
+        let mut builder = Builder::new();
+        builder.push_record(["Tenant", "Id", "Action", "Roles", "Link"]);
+        for tenant in &plan.tenants {
+            builder.push_record([
+                one_line(&tenant.name),
+                tenant.id.clone(),
+                tenant.action.to_string(),
+                roles_cell(tenant),
+                tenant.consent_url.clone().unwrap_or_default(),
+            ]);
+        }
+        let mut table = builder.build();
+        table.with(Style::sharp());
+        let mut out = table.to_string();
+        out.push('\n');
+
+        // The reasons that change what a human does next; consent and none speak for themselves.
+        let notes: Vec<&PlannedTenant> = plan
+            .tenants
+            .iter()
+            .filter(|t| matches!(t.action, Action::Investigate | Action::Offboard))
+            .collect();
+        if !notes.is_empty() {
+            out.push('\n');
+            for tenant in notes {
+                let _ = writeln!(
+                    out,
+                    "{} ({}): {}",
+                    one_line(&tenant.name),
+                    tenant.action,
+                    tenant.reason
+                );
+            }
+        }
+        let s = &plan.summary;
+        let _ = writeln!(
+            out,
+            "\n{} tenants: {} to consent, {} to re-consent, {} to offboard, {} to investigate, {} \
+             with nothing to do.",
+            s.tenants, s.consent, s.reconsent, s.offboard, s.investigate, s.none
+        );
+        out
+    }
+}
+
+/// One line per API; for a re-consent, the roles the tenant has not granted yet are marked new.
+fn roles_cell(tenant: &PlannedTenant) -> String {
+    tenant
+        .required
+        .iter()
+        .map(|(api, roles)| {
+            let new: BTreeSet<&str> = tenant
+                .new_roles
+                .as_ref()
+                .and_then(|n| n.get(api))
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let roles: Vec<String> = roles
+                .iter()
+                .map(|r| {
+                    if new.contains(r.as_str()) {
+                        format!("{r} (new)")
+                    } else {
+                        r.clone()
+                    }
+                })
+                .collect();
+            format!("{}: {}", api_label(api), roles.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Granted, as the matrix marks it.
+const GRANTED: &str = "✓";
+/// Required, not granted.
+const MISSING: &str = "✗";
+/// Granted, not required.
+const EXTRA: &str = "+";
+/// Required, but nothing is known (no usable token).
+const UNKNOWN: &str = "?";
+
+impl Render<Report> for Table {
+    fn render(&self, report: &Report) -> String {
+        let coverage = Coverage::of(report);
+        let mut builder = Builder::new();
+        let mut header = vec!["Tenant".to_owned(), "Status".to_owned()];
+        // Two-line headers keep the role columns as narrow as the role names.
+        header.extend(
+            coverage
+                .columns
+                .iter()
+                .map(|c| format!("{}\n{}", api_label(&c.api), c.role)),
+        );
+        builder.push_record(header);
+        for tenant in &report.tenants {
+            let mut row = vec![one_line(&tenant.name), tenant.status.to_string()];
+            row.extend(coverage.columns.iter().map(|column| {
+                let Some(api) = tenant.apis.iter().find(|a| a.api == column.api) else {
+                    return String::new();
+                };
+                let required = api.required.contains(&column.role);
+                let granted = api.granted.contains(&column.role);
+                let mark = match (required, granted) {
+                    (true, _) if unknown(api.status) => UNKNOWN,
+                    (true, true) => GRANTED,
+                    (true, false) => MISSING,
+                    (false, true) => EXTRA,
+                    (false, false) => "",
+                };
+                mark.to_owned()
+            }));
+            builder.push_record(row);
+        }
+        let mut table = builder.build();
+        table
+            .with(Style::sharp())
+            .modify(Columns::new(2..), Alignment::center())
+            .modify(Rows::first(), Alignment::left());
+        let mut out = table.to_string();
+        let _ = writeln!(
+            out,
+            "\n{GRANTED} granted  {MISSING} missing  {EXTRA} extra (granted, not required)  \
+             {UNKNOWN} unknown"
+        );
+
+        let with_extras: Vec<String> = report
+            .tenants
+            .iter()
+            .filter_map(|t| {
+                let extra = extras(t);
+                (!extra.is_empty())
+                    .then(|| format!("  {}: {}", one_line(&t.name), short_roles(&extra)))
+            })
+            .collect();
+        if !with_extras.is_empty() {
+            let _ = writeln!(out, "\nExtra roles (granted, not required):");
+            for line in with_extras {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+
+        let attention: Vec<String> = report
+            .tenants
+            .iter()
+            .filter(|t| t.status != Status::Ok)
+            .map(|t| {
+                let mut line = format!(
+                    "  {} ({}): {}",
+                    one_line(&t.name),
+                    t.status,
+                    t.hint.as_deref().unwrap_or("no hint")
+                );
+                if let Some(code) = t.error.as_ref().and_then(|e| e.code.as_deref()) {
+                    let _ = write!(line, " [{code}]");
+                }
+                if let Some(url) = &t.consent_url {
+                    let _ = write!(line, "\n    admin consent: {url}");
+                }
+                line
+            })
+            .collect();
+        if !attention.is_empty() {
+            let _ = writeln!(out, "\nNeeds attention:");
+            for line in attention {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let _ = writeln!(out, "\n{}", coverage.summary_line(report.tenants.len()));
+        out
+    }
+}
+
+/// A name on one line: a newline in a cell would split the row.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
