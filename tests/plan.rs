@@ -3,7 +3,6 @@
 
 mod fixtures;
 
-use std::time::Instant;
 
 use consentry::cloud::Cloud;
 use consentry::consent::LinkStyle;
@@ -836,7 +835,7 @@ fn markdown_checklist_escapes_names_and_collapses_tenants_with_nothing_to_do() {
 }
 
 #[test]
-fn five_thousand_tenants_plan_and_render_fast() {
+fn five_thousand_tenants_plan_and_render() {
     let make = |n: usize, extra_role: bool| {
         manifest(
             (0..n)
@@ -857,15 +856,11 @@ fn five_thousand_tenants_plan_and_render_fast() {
     };
     let base = make(5_000, false);
     let now = make(5_000, true);
-    let started = Instant::now();
+    // Correctness at scale only: speed is measured by `cargo bench --bench plan`, not asserted here.
     let p = with_base(&now, &base);
     for format in [PlanFormat::Json, PlanFormat::Markdown, PlanFormat::Table] {
         assert!(!render_plan(&p, format).is_empty());
     }
-    let elapsed = started.elapsed();
     assert_eq!(p.summary.reconsent, 2_500);
     assert_eq!(p.summary.none, 2_500);
-    // Unoptimised test builds are several times slower than release; quadratic matching would
-    // take far longer than this either way.
-    assert!(elapsed.as_secs_f64() < 2.0, "took {elapsed:?}");
 }
