@@ -5,7 +5,10 @@ use std::path::Path;
 
 const SCHEMA_PATH: &str = "manifests/schema.json";
 
-#[expect(clippy::unwrap_used, reason = "a test helper: a panic is a test failure")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test helper: a panic is a test failure"
+)]
 fn generated() -> String {
     let mut text = serde_json::to_string_pretty(&consentry::manifest::json_schema()).unwrap();
     text.push('\n');

@@ -249,7 +249,6 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 fn classify(text: &str, error: &serde_saphyr::Error) -> ParseError {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
-    let error = error.without_snippet();
     let span = error.location().map_or_else(Span::default, |location| {
         let line = u32::try_from(location.line()).unwrap_or(u32::MAX);
         let column = u32::try_from(location.column()).unwrap_or(u32::MAX);
@@ -265,7 +264,13 @@ fn classify(text: &str, error: &serde_saphyr::Error) -> ParseError {
             len: 0,
         }
     });
-    match error {
+    // The location above is where the problem shows (an alias's use); the kind is inside the
+    // wrappers serde-saphyr adds for snippets and aliases.
+    let mut inner = error;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
         E::Budget { breach, .. } => match breach {
             B::Depth { .. } => ParseError::TooDeep { span },
             B::Aliases { .. }

@@ -91,8 +91,9 @@ fn check_source(source: Source) -> Checked {
             let mut shaper = shape::Shaper::new(file, &source.text);
             let raw = shaper.manifest(&tree);
             diagnostics.extend(shaper.finish());
+            let shape_errors = diagnostics.iter().any(Diagnostic::is_error);
             let mut rules = rules::Rules::new(file);
-            model = rules.check(&raw);
+            model = rules.check(&raw, shape_errors);
             diagnostics.extend(rules.finish());
         }
     }
@@ -136,6 +137,7 @@ fn parse_diagnostic(file: &str, error: &ParseError) -> Diagnostic {
             .with_help("start from manifests/example.yaml"),
         ParseError::Syntax { span, .. } => {
             Diagnostic::error(Code::YamlSyntax, file, *span, message)
+                .with_help("check brackets, quotes and indentation at and just before this place")
         }
         ParseError::TooDeep { span } => Diagnostic::error(Code::TooDeep, file, *span, message)
             .with_help("a manifest nests about six levels; this file is not one"),

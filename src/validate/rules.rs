@@ -59,9 +59,19 @@ impl<'a> Rules<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
     /// Checks everything and returns the model pieces; the caller keeps the model only when no
     /// diagnostic is an error.
-    pub(crate) fn check(&mut self, manifest: &raw::Manifest) -> Option<model::Manifest> {
+    /// `prior_errors`: whether the shape pass found errors (an API it dropped may be why a tenant
+    /// seems to need nothing, so that warning is held back).
+    pub(crate) fn check(
+        &mut self,
+        manifest: &raw::Manifest,
+        prior_errors: bool,
+    ) -> Option<model::Manifest> {
         if let Some(version) = &manifest.version
             && version.value != 1
         {
@@ -96,10 +106,11 @@ impl<'a> Rules<'a> {
             .map(|a| (a.key.clone(), a.roles.clone()))
             .collect();
 
+        let clean = !prior_errors && self.error_count() == 0;
         let tenants = manifest
             .tenants
             .as_ref()
-            .map(|t| self.tenants(&t.value, &app_wide))
+            .map(|t| self.tenants(&t.value, &app_wide, clean))
             .unwrap_or_default();
 
         let apis = self
@@ -139,7 +150,8 @@ impl<'a> Rules<'a> {
 
     fn nonempty(&mut self, value: &Located<String>, what: &str) -> bool {
         if value.value.trim().is_empty() {
-            self.error(Code::EmptyValue, value.span, format!("{what} is empty"));
+            self.error(Code::EmptyValue, value.span, format!("{what} is empty"))
+                .help = Some("fill it in, or remove it".into());
             false
         } else {
             true
@@ -384,6 +396,10 @@ impl<'a> Rules<'a> {
                     "`{path}.resource` `{}` is not a resource: {why}",
                     resource.value
                 ),
+            )
+            .help = Some(
+                "use the API's application ID URI (`api://…` or `https://…`) or its app id (GUID)"
+                    .into(),
             );
         } else if let Some(api) = catalog::by_resource(&resource.value) {
             self.push(
@@ -481,13 +497,22 @@ impl<'a> Rules<'a> {
                     .with_help_opt(suggestion.map(|s| format!("use the application permission `{s}`"))),
                 );
             } else {
-                let help = suggest::did_you_mean(suggest::nearest(name, api.role_names()))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "`consentry roles {}` lists its application permissions",
-                            api.alias
-                        )
-                    });
+                let elsewhere = catalog::APIS
+                    .iter()
+                    .find(|other| other.alias != api.alias && other.role(name).is_some());
+                let help = match elsewhere {
+                    Some(other) => format!(
+                        "`{name}` is an application permission of `{}`: list it under that API",
+                        other.alias
+                    ),
+                    None => suggest::did_you_mean(suggest::nearest(name, api.role_names()))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "`consentry roles {}` lists its application permissions",
+                                api.alias
+                            )
+                        }),
+                };
                 self.push(
                     Diagnostic::error(
                         Code::UnknownRole,
@@ -527,6 +552,7 @@ impl<'a> Rules<'a> {
         &mut self,
         tenants: &[Located<raw::Tenant>],
         app_wide: &BTreeMap<String, BTreeSet<String>>,
+        clean: bool,
     ) -> Vec<Option<model::Tenant>> {
         let mut names: HashMap<String, (Span, usize)> = HashMap::new();
         let mut ids: HashMap<String, (Span, usize)> = HashMap::new();
@@ -581,6 +607,7 @@ impl<'a> Rules<'a> {
                 }
             }
             let mut required = app_wide.clone();
+            let errors_before = self.error_count();
             if let Some(apis) = &t.apis {
                 for (key, spec) in &apis.value.0 {
                     let api_path = format!("{path}.apis.{}", key.value);
@@ -599,7 +626,7 @@ impl<'a> Rules<'a> {
                     }
                 }
             }
-            if required.is_empty() {
+            if required.is_empty() && clean && self.error_count() == errors_before {
                 let who = name.map_or_else(|| path.clone(), |n| format!("`{}`", n.value));
                 self.push(
                     Diagnostic::warning(
