@@ -20,7 +20,10 @@ macro_rules! snapshot {
 
 /// Fixture paths relative to the package root (the test's working directory), so the `file` in
 /// every diagnostic is the same on every machine.
-#[expect(clippy::unwrap_used, reason = "a test helper: a panic is a test failure")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test helper: a panic is a test failure"
+)]
 fn fixtures() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(FIXTURES)
         .unwrap()
@@ -32,7 +35,10 @@ fn fixtures() -> Vec<PathBuf> {
     paths
 }
 
-#[expect(clippy::unwrap_used, reason = "a test helper: a panic is a test failure")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test helper: a panic is a test failure"
+)]
 fn stem(path: &Path) -> String {
     path.file_stem().unwrap().to_string_lossy().into_owned()
 }
@@ -430,4 +436,41 @@ fn five_thousand_tenants_validate() {
     assert_eq!(manifest.tenants.len(), 5_000);
     assert_eq!(manifest.tenants[10].required.len(), 1);
     assert_eq!(manifest.tenants[11].required.len(), 2);
+}
+
+#[test]
+fn anything_written_under_credential_stays_hidden() {
+    let head = "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\n";
+    let tail = "tenants: []\nclooud: x\n";
+    for (credential, code) in [
+        ("  credential: HIDDEN-1234\n", "inline-secret"),
+        (
+            "  credential:\n    client_secret: {value: HIDDEN-1234}\n",
+            "unknown-field",
+        ),
+        ("  credential:\n    secret: HIDDEN-1234\n", "unknown-field"),
+        (
+            "  credential:\n    client_secret: {env: [HIDDEN-1234]}\n",
+            "invalid-type",
+        ),
+        (
+            "  credential:\n    client_secret: {env: HIDDEN-1234}\n",
+            "invalid-credential",
+        ),
+    ] {
+        let text = format!("{head}{credential}{tail}");
+        let checked = validate::check_str("c.yaml", &text);
+        assert!(
+            codes(&checked).contains(&code),
+            "{credential}: {:?}",
+            codes(&checked)
+        );
+        for output in [
+            validate::render_human(&checked, false),
+            validate::render_json(&checked),
+            format!("{checked:?}"),
+        ] {
+            assert!(!output.contains("HIDDEN"), "{credential}:\n{output}");
+        }
+    }
 }

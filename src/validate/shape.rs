@@ -79,6 +79,16 @@ impl<'a> Shaper<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Pushes a diagnostic about a key or value under `path`; under `app.credential` its line is
+    /// hidden in snippets, since whatever is written there may be a secret.
+    fn push_at(&mut self, path: &str, diagnostic: Diagnostic) {
+        if path.starts_with("app.credential") {
+            self.push(diagnostic.masked());
+        } else {
+            self.push(diagnostic);
+        }
+    }
+
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, masked: bool) {
         let mut d = Diagnostic::error(
             Code::InvalidType,
@@ -105,7 +115,8 @@ impl<'a> Shaper<'a> {
         let mut kept: Vec<(&'n Node, &'n Node)> = Vec::with_capacity(pairs.len());
         for (key, value) in pairs {
             let Value::Str(name) = &key.value else {
-                self.push(
+                self.push_at(
+                    path,
                     Diagnostic::error(
                         Code::InvalidType,
                         self.file,
@@ -124,7 +135,8 @@ impl<'a> Shaper<'a> {
                 .iter()
                 .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == name))
             {
-                self.push(
+                self.push_at(
+                    path,
                     Diagnostic::error(
                         Code::DuplicateKey,
                         self.file,
@@ -162,7 +174,8 @@ impl<'a> Shaper<'a> {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("{} allows: {}", describe(path), known.join(", ")),
                 };
-                self.push(
+                self.push_at(
+                    path,
                     Diagnostic::error(
                         Code::UnknownField,
                         self.file,
@@ -177,7 +190,8 @@ impl<'a> Shaper<'a> {
             if field(&fields, name).is_none() {
                 let present_but_null = fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
                 let span = present_but_null.map_or(node.span, |v| v.span);
-                self.push(
+                self.push_at(
+                    path,
                     Diagnostic::error(
                         Code::MissingField,
                         self.file,
@@ -345,6 +359,10 @@ impl<'a> Shaper<'a> {
 
     fn credential(&mut self, node: &Node) -> Option<Located<Credential>> {
         let path = "app.credential";
+        if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+            self.inline_secret(node, path);
+            return None;
+        }
         let fields = self.fields(node, path, CREDENTIAL_KINDS, &[])?;
         let Some(secret) = fields
             .iter()
@@ -365,17 +383,7 @@ impl<'a> Shaper<'a> {
         let path = "app.credential.client_secret";
         match &secret.value {
             Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                // Never echo the value: not in the message, the help, nor (see `masked`) the snippet.
-                self.push(
-                    Diagnostic::error(
-                        Code::InlineSecret,
-                        self.file,
-                        secret.span,
-                        format!("`{path}` holds the secret itself; the manifest may only say where the secret is read from"),
-                    )
-                    .with_help("put the secret in an environment variable or a file outside the repository and write `client_secret: {env: CONSENTRY_CLIENT_SECRET}` or `client_secret: {file: PATH}`; then rotate the secret, since it has been stored in this file")
-                    .masked(),
-                );
+                self.inline_secret(secret, path);
                 None
             }
             Value::Map(_) => {
@@ -434,6 +442,21 @@ impl<'a> Shaper<'a> {
                 None
             }
         }
+    }
+
+    /// A scalar where the manifest names a secret's source: the secret itself. Never echo the
+    /// value: not in the message, the help, nor (see `masked`) any snippet.
+    fn inline_secret(&mut self, node: &Node, path: &str) {
+        self.push(
+            Diagnostic::error(
+                Code::InlineSecret,
+                self.file,
+                node.span,
+                format!("`{path}` holds the secret itself; the manifest may only say where the secret is read from"),
+            )
+            .with_help("put the secret in an environment variable or a file outside the repository and write `client_secret: {env: CONSENTRY_CLIENT_SECRET}` or `client_secret: {file: PATH}`; then rotate the secret, since it has been stored in this file")
+            .masked(),
+        );
     }
 
     fn apis(&mut self, node: &Node, path: &str) -> Option<Located<Entries<ApiSpec>>> {
