@@ -6,7 +6,7 @@ use crate::cloud::Cloud;
 use crate::manifest::raw::{
     ApiSpec, App, Credential, Entries, Located, Manifest, SecretSource, Tenant,
 };
-use crate::manifest::tree::{Node, Value};
+use crate::manifest::tree::{Node, Span, Value};
 
 use super::diagnostic::{Code, Diagnostic};
 use super::suggest;
@@ -36,7 +36,8 @@ pub(crate) struct Shaper<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-type Fields<'n> = Vec<(&'n str, &'n Node)>;
+/// A mapping's known fields: name, where the key is written, value.
+type Fields<'n> = Vec<(&'n str, Span, &'n Node)>;
 
 fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
@@ -54,12 +55,21 @@ fn describe(path: &str) -> String {
     }
 }
 
+/// The value of a field, when present and not null (null means absent for optional fields).
 fn field<'n>(fields: &Fields<'n>, name: &str) -> Option<&'n Node> {
     fields
         .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| *v)
+        .find(|(k, _, _)| *k == name)
+        .map(|(_, _, v)| *v)
         .filter(|v| v.value != Value::Null)
+}
+
+/// Where a field's key is written.
+fn key_span(fields: &Fields<'_>, name: &str) -> Span {
+    fields
+        .iter()
+        .find(|(k, _, _)| *k == name)
+        .map_or_else(Span::default, |(_, span, _)| *span)
 }
 
 impl<'a> Shaper<'a> {
@@ -154,9 +164,11 @@ impl<'a> Shaper<'a> {
     }
 
     /// A mapping with a fixed set of fields: unknown ones and missing required ones are reported.
+    /// `owner` is where a missing field is reported: the key that holds this mapping.
     fn fields<'n>(
         &mut self,
         node: &'n Node,
+        owner: Span,
         path: &str,
         known: &[&str],
         required: &[&str],
@@ -168,7 +180,7 @@ impl<'a> Shaper<'a> {
                 continue;
             };
             if known.contains(&name.as_str()) {
-                fields.push((name.as_str(), value));
+                fields.push((name.as_str(), key.span, value));
             } else {
                 let help = match suggest::nearest(name, known.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
@@ -188,8 +200,11 @@ impl<'a> Shaper<'a> {
         }
         for name in required {
             if field(&fields, name).is_none() {
-                let present_but_null = fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-                let span = present_but_null.map_or(node.span, |v| v.span);
+                let present_but_null = fields
+                    .iter()
+                    .find(|(k, _, _)| k == name)
+                    .map(|(_, _, v)| *v);
+                let span = present_but_null.map_or(owner, |v| v.span);
                 self.push_at(
                     path,
                     Diagnostic::error(
@@ -267,11 +282,12 @@ impl<'a> Shaper<'a> {
             apis: None,
             tenants: None,
         };
-        let Some(fields) = self.fields(root, "", MANIFEST_FIELDS, MANIFEST_REQUIRED) else {
+        let Some(fields) = self.fields(root, root.span, "", MANIFEST_FIELDS, MANIFEST_REQUIRED)
+        else {
             return manifest;
         };
         manifest.version = field(&fields, "version").and_then(|n| self.version(n));
-        manifest.app = field(&fields, "app").and_then(|n| self.app(n));
+        manifest.app = field(&fields, "app").and_then(|n| self.app(n, key_span(&fields, "app")));
         manifest.cloud = field(&fields, "cloud").and_then(|n| self.cloud(n));
         manifest.apis = field(&fields, "apis").and_then(|n| self.apis(n, "apis"));
         manifest.tenants = field(&fields, "tenants").and_then(|n| self.tenants(n));
@@ -342,8 +358,8 @@ impl<'a> Shaper<'a> {
         }
     }
 
-    fn app(&mut self, node: &Node) -> Option<Located<App>> {
-        let fields = self.fields(node, "app", APP_FIELDS, APP_REQUIRED)?;
+    fn app(&mut self, node: &Node, owner: Span) -> Option<Located<App>> {
+        let fields = self.fields(node, owner, "app", APP_FIELDS, APP_REQUIRED)?;
         Some(Located::new(
             App {
                 name: field(&fields, "name").and_then(|n| self.string(n, "app.name")),
@@ -351,23 +367,24 @@ impl<'a> Shaper<'a> {
                     .and_then(|n| self.string(n, "app.client_id")),
                 redirect_uri: field(&fields, "redirect_uri")
                     .and_then(|n| self.string(n, "app.redirect_uri")),
-                credential: field(&fields, "credential").and_then(|n| self.credential(n)),
+                credential: field(&fields, "credential")
+                    .and_then(|n| self.credential(n, key_span(&fields, "credential"))),
             },
             node.span,
         ))
     }
 
-    fn credential(&mut self, node: &Node) -> Option<Located<Credential>> {
+    fn credential(&mut self, node: &Node, owner: Span) -> Option<Located<Credential>> {
         let path = "app.credential";
         if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
             self.inline_secret(node, path);
             return None;
         }
-        let fields = self.fields(node, path, CREDENTIAL_KINDS, &[])?;
+        let fields = self.fields(node, owner, path, CREDENTIAL_KINDS, &[])?;
         let Some(secret) = fields
             .iter()
-            .find(|(k, _)| *k == "client_secret")
-            .map(|(_, v)| *v)
+            .find(|(k, _, _)| *k == "client_secret")
+            .map(|(_, _, v)| *v)
         else {
             self.push(
                 Diagnostic::error(
@@ -387,11 +404,17 @@ impl<'a> Shaper<'a> {
                 None
             }
             Value::Map(_) => {
-                let sources = self.fields(secret, path, SECRET_SOURCES, &[])?;
+                let sources = self.fields(
+                    secret,
+                    key_span(&fields, "client_secret"),
+                    path,
+                    SECRET_SOURCES,
+                    &[],
+                )?;
                 let present: Vec<(&str, &Node)> = sources
                     .iter()
-                    .filter(|(_, v)| v.value != Value::Null)
-                    .copied()
+                    .filter(|(_, _, v)| v.value != Value::Null)
+                    .map(|(k, _, v)| (*k, *v))
                     .collect();
                 match present.as_slice() {
                     [] => {
@@ -467,7 +490,8 @@ impl<'a> Shaper<'a> {
                 continue;
             };
             let api_path = join(path, name);
-            let Some(fields) = self.fields(value, &api_path, API_FIELDS, API_REQUIRED) else {
+            let Some(fields) = self.fields(value, key.span, &api_path, API_FIELDS, API_REQUIRED)
+            else {
                 continue;
             };
             let spec = ApiSpec {
@@ -489,7 +513,8 @@ impl<'a> Shaper<'a> {
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let path = format!("tenants[{i}]");
-            let Some(fields) = self.fields(item, &path, TENANT_FIELDS, TENANT_REQUIRED) else {
+            let Some(fields) = self.fields(item, item.span, &path, TENANT_FIELDS, TENANT_REQUIRED)
+            else {
                 continue;
             };
             let tenant = Tenant {
