@@ -37,7 +37,7 @@ fn schema_carries_the_doc_comments_and_strictness() {
     assert_eq!(schema["title"], "consentry manifest");
     assert_eq!(schema["additionalProperties"], false);
     assert_eq!(schema["properties"]["version"]["const"], 1);
-    let tenant = &schema["$defs"]["Tenant"];
+    let tenant = &schema["definitions"]["Tenant"];
     assert_eq!(tenant["additionalProperties"], false);
     assert!(
         tenant["properties"]["id"]["description"]
@@ -46,7 +46,9 @@ fn schema_carries_the_doc_comments_and_strictness() {
             .contains("verified domain")
     );
     // The secret has no place in the schema: client_secret is env or file, nothing else.
-    let sources = schema["$defs"]["SecretSource"]["oneOf"].as_array().unwrap();
+    let sources = schema["definitions"]["SecretSource"]["oneOf"]
+        .as_array()
+        .unwrap();
     assert_eq!(sources.len(), 2);
     assert!(sources.iter().all(|s| s["type"] == "object"));
 }

@@ -474,3 +474,29 @@ fn anything_written_under_credential_stays_hidden() {
         }
     }
 }
+
+#[test]
+fn one_api_twice_in_a_tenant_is_an_error() {
+    let text = "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\ntenants:\n  - name: T\n    id: t.example.com\n    apis:\n      microsoft-365-defender: {roles: [Incident.Read.All]}\n      defender-xdr: {roles: []}\n";
+    let checked = validate::check_str("twice.yaml", text);
+    assert_eq!(codes(&checked), ["api-alias", "duplicate-api"]);
+    let duplicate = &checked.diagnostics[1];
+    assert_eq!(duplicate.line, Some(11));
+    assert_eq!(duplicate.related[0].line, 10);
+}
+
+#[test]
+fn too_many_nodes_is_refused() {
+    let text = format!("tenants: [{}]\n", vec!["a"; 300_000].join(","));
+    let started = Instant::now();
+    let checked = validate::check_str("nodes.yaml", &text);
+    assert_eq!(codes(&checked), ["too-complex"]);
+    assert!(
+        checked.diagnostics[0]
+            .message
+            .contains("more than 250000 YAML nodes"),
+        "{}",
+        checked.diagnostics[0].message
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -278,7 +278,13 @@ fn classify(text: &str, error: &serde_saphyr::Error) -> ParseError {
             | B::RecordedAnchorEvents { .. }
             | B::RecordedAnchorBytes { .. } => ParseError::AliasBomb { span },
             other => ParseError::TooComplex {
-                message: format!("{other:?}"),
+                message: match other {
+                    B::Nodes { nodes } => format!("more than {} YAML nodes", nodes - 1),
+                    B::Events { events } => format!("more than {} YAML events", events - 1),
+                    B::ScalarBytes { .. } => "too much text in values".to_owned(),
+                    B::Documents { .. } => "too many YAML documents".to_owned(),
+                    other => format!("{other:?}"),
+                },
                 span,
             },
         },
@@ -311,10 +317,13 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-/// The manifest's JSON Schema (draft 2020-12), generated from the documented raw types.
+/// The manifest's JSON Schema, generated from the documented raw types. Draft-07, the draft
+/// editors' YAML language servers support best.
 pub fn json_schema() -> serde_json::Value {
-    let schema = schemars::schema_for!(raw::Manifest);
-    schema.to_value()
+    schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<raw::Manifest>()
+        .to_value()
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub enum Value {
     Null,
     /// `true` / `false`.
     Bool(bool),
-    /// An integer that fits in 64 bits.
+    /// An integer (YAML allows any size; 128 bits hold every one a manifest can mean).
     Int(i128),
     /// Any other number.
     Float(f64),

@@ -609,11 +609,32 @@ impl<'a> Rules<'a> {
             let mut required = app_wide.clone();
             let errors_before = self.error_count();
             if let Some(apis) = &t.apis {
+                // Two keys for one API in the same tenant (`m365d` and its alias): which wins?
+                let mut named_here: Vec<(usize, Span)> = Vec::new();
                 for (key, spec) in &apis.value.0 {
                     let api_path = format!("{path}.apis.{}", key.value);
                     let Some(i) = self.resolve(key, spec, &api_path, true) else {
                         continue;
                     };
+                    if let Some((_, first)) = named_here.iter().find(|(j, _)| *j == i) {
+                        let first = *first;
+                        let canonical = self.apis[i].key.clone();
+                        self.push(
+                            Diagnostic::error(
+                                Code::DuplicateApi,
+                                self.file,
+                                key.span,
+                                format!(
+                                    "`{}` names `{canonical}` a second time in {path}",
+                                    key.value
+                                ),
+                            )
+                            .with_related(first, format!("`{canonical}` is first named here"))
+                            .with_help("list each API once"),
+                        );
+                        continue;
+                    }
+                    named_here.push((i, key.span));
                     let Some(roles) = &spec.roles else {
                         continue;
                     };

@@ -558,7 +558,7 @@ mod tests {
     #[test]
     fn the_decoder_knows_exactly_the_schema_fields() {
         let schema = crate::manifest::json_schema();
-        let defs = &schema["$defs"];
+        let defs = &schema["definitions"];
         assert_eq!(properties(&schema), set(MANIFEST_FIELDS));
         assert_eq!(properties(&schema["properties"]["app"]), set(APP_FIELDS));
         assert_eq!(properties(&defs["ApiSpec"]), set(API_FIELDS));
@@ -580,7 +580,13 @@ mod tests {
         };
         assert_eq!(required(&schema), set(MANIFEST_REQUIRED));
         assert_eq!(required(&schema["properties"]["app"]), set(APP_REQUIRED));
-        assert_eq!(required(&schema["$defs"]["Tenant"]), set(TENANT_REQUIRED));
-        assert_eq!(required(&schema["$defs"]["ApiSpec"]), set(API_REQUIRED));
+        assert_eq!(
+            required(&schema["definitions"]["Tenant"]),
+            set(TENANT_REQUIRED)
+        );
+        assert_eq!(
+            required(&schema["definitions"]["ApiSpec"]),
+            set(API_REQUIRED)
+        );
     }
 }
