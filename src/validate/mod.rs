@@ -2,8 +2,8 @@
 //! [`Diagnostic`] (file, line, column, stable code, fix) and, when none is an error, produces the
 //! validated [`crate::model::Manifest`] that `plan` and `verify` consume.
 //!
-//! Two passes over the spanned YAML tree: [`shape`] (fields and types, like serde with
-//! `deny_unknown_fields` but without stopping at the first problem) and [`rules`] (what the values
+//! Two passes over the spanned YAML tree: `shape` (fields and types, like serde with
+//! `deny_unknown_fields` but without stopping at the first problem) and `rules` (what the values
 //! mean: ids, URLs, APIs and roles against the catalog, tenants).
 
 mod diagnostic;

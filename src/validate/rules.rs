@@ -27,6 +27,8 @@ struct Known {
     roles: BTreeSet<String>,
 }
 
+/// The rules pass: diagnostics so far and the APIs resolved so far (app-wide first, then the
+/// ones tenants add, in order of first mention, as the model lists them).
 pub(crate) struct Rules<'a> {
     file: &'a str,
     cloud: Cloud,
