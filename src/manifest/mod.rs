@@ -301,6 +301,11 @@ fn classify(text: &str, error: &serde_saphyr::Error) -> ParseError {
         {
             ParseError::TooDeep { span }
         }
+        // serde-saphyr's own text names its multi-document API, which means nothing to a user.
+        E::MultipleDocuments { .. } => ParseError::Syntax {
+            message: "the file holds more than one YAML document (a second `---`); a manifest is one document".to_owned(),
+            span,
+        },
         other => ParseError::Syntax {
             message: strip_location(&other.to_string()),
             span,
@@ -368,6 +373,19 @@ mod tests {
         assert!(!message.contains(" at line "), "{message}");
         assert_eq!(span.line, 2);
         assert!(span.offset > 0);
+    }
+
+    #[test]
+    fn a_second_document_is_a_syntax_error_in_plain_words() {
+        let Err(ParseError::Syntax { message, span }) = parse("a: 1\n---\nb: 2\n") else {
+            panic!("expected a syntax error");
+        };
+        assert!(message.contains("more than one YAML document"), "{message}");
+        assert_eq!(span.line, 3);
+        assert!(
+            parse("---\na: 1\n").is_ok(),
+            "one document with a marker is fine"
+        );
     }
 
     #[test]
