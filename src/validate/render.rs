@@ -1,0 +1,254 @@
+//! The two renderings of validation results: human (miette reports with snippets, for stderr or
+//! a terminal) and JSON (stable, for tools and CI). Both are pure: they return strings.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
+use serde::Serialize;
+
+use super::{Checked, Diagnostic, Severity};
+
+/// Renders every diagnostic as a miette report (file:line:column, snippet, code, help), then a
+/// count line. `color` picks a colored theme; without it the output is plain text.
+pub fn render_human(checked: &Checked, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_urls(false)
+        .with_width(100);
+    // A secret written inline is masked in the text every snippet is cut from, not only in its
+    // own diagnostic's: a neighbouring diagnostic shows that line as context.
+    let text = checked.source.as_ref().map(|source| {
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.mask_source)
+            .filter_map(|d| d.span)
+            .fold(Cow::Borrowed(source.text.as_str()), |text, span| {
+                Cow::Owned(mask(&text, span.offset, span.len))
+            })
+    });
+    let text = text.as_deref();
+    let mut out = String::new();
+    for diagnostic in &checked.diagnostics {
+        let report = Report::new(diagnostic, text);
+        if handler.render_report(&mut out, &report).is_err() {
+            // Rendering into a String cannot fail; keep the message if miette ever does.
+            out.push_str(&diagnostic.message);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(checked));
+    out.push('\n');
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// One line: "FILE: N errors, M warnings" (or "no problems").
+fn summary(checked: &Checked) -> String {
+    let (errors, warnings) = (checked.error_count(), checked.warning_count());
+    if errors == 0 && warnings == 0 {
+        format!("{}: no problems found", checked.file())
+    } else {
+        format!(
+            "{}: {}, {}",
+            checked.file(),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
+/// The diagnostics as one JSON document:
+/// `{"file", "errors", "warnings", "diagnostics": [{"code", "severity", "message", "file", "line",
+/// "column", "help", "related": [{"message", "file", "line", "column"}]}]}`.
+pub fn render_json(checked: &Checked) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        file: &'a str,
+        errors: usize,
+        warnings: usize,
+        diagnostics: &'a [Diagnostic],
+    }
+    let document = Document {
+        file: checked.file(),
+        errors: checked.error_count(),
+        warnings: checked.warning_count(),
+        diagnostics: &checked.diagnostics,
+    };
+    let mut json = serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
+        // Only plain strings and numbers are serialized; this cannot happen.
+        format!("{{\"error\": \"cannot serialize diagnostics: {e}\"}}")
+    });
+    json.push('\n');
+    json
+}
+
+/// The manifest text as miette reads it, under the file's name.
+struct Named<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl SourceCode for Named<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_owned(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// A diagnostic as a miette report.
+struct Report<'a> {
+    diagnostic: &'a Diagnostic,
+    source: Option<Named<'a>>,
+}
+
+impl<'a> Report<'a> {
+    fn new(diagnostic: &'a Diagnostic, text: Option<&'a str>) -> Self {
+        let source = match (text, diagnostic.span) {
+            (Some(text), Some(_)) => Some(Named {
+                name: &diagnostic.file,
+                text,
+            }),
+            _ => None,
+        };
+        Report { diagnostic, source }
+    }
+}
+
+/// `text` with the value starting at `offset` replaced by `*`: through the end of its span and at
+/// least to the end of its line, newlines kept so every offset and line stays where it was.
+fn mask(text: &str, offset: usize, len: usize) -> String {
+    let start = offset.min(text.len());
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let end = (start + len).clamp(line_end, text.len());
+    let mut masked = String::with_capacity(text.len());
+    masked.push_str(&text[..start]);
+    // Every byte (not char) becomes one `*`, so later byte offsets are unchanged.
+    for byte in text[start..end].bytes() {
+        masked.push(if byte == b'\n' { '\n' } else { '*' });
+    }
+    masked.push_str(&text[end..]);
+    masked
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Report")
+            .field("code", &self.diagnostic.code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)?;
+        if self.source.is_none()
+            && let (Some(line), Some(column)) = (self.diagnostic.line, self.diagnostic.column)
+            && !self.diagnostic.message.contains("line")
+        {
+            write!(f, " ({}:{line}:{column})", self.diagnostic.file)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.diagnostic.span?;
+        self.source.as_ref()?;
+        let primary = LabeledSpan::new_primary_with_span(
+            if self.diagnostic.mask_source {
+                Some("value hidden".to_owned())
+            } else {
+                None
+            },
+            SourceSpan::from((span.offset, span.len)),
+        );
+        let related = self.diagnostic.related.iter().map(|r| {
+            LabeledSpan::new_with_span(
+                Some(r.message.clone()),
+                SourceSpan::from((r.span.offset, r.span.len)),
+            )
+        });
+        Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_hides_the_value_and_keeps_offsets() {
+        let text = "a: 1\nclient_secret: \"s3cr€t\" # note\nb: 2\n";
+        let offset = text.find('"').unwrap();
+        let masked = mask(text, offset, 10);
+        assert_eq!(masked.len(), text.len());
+        assert!(!masked.contains("s3cr"), "{masked}");
+        assert!(masked.starts_with("a: 1\nclient_secret: *"));
+        assert!(masked.ends_with("\nb: 2\n"));
+    }
+
+    #[test]
+    fn mask_covers_multi_line_values() {
+        let text = "k: |\n  line one\n  line two\nz: 1\n";
+        let offset = text.find("line one").unwrap();
+        let len = text.find("z:").unwrap() - offset;
+        let masked = mask(text, offset, len);
+        assert!(!masked.contains("line"), "{masked}");
+        assert_eq!(masked.lines().count(), text.lines().count());
+    }
+}

@@ -1,0 +1,592 @@
+//! The first validation pass: the spanned YAML tree into the raw manifest types, reporting every
+//! shape problem (unknown or missing fields, wrong types, duplicate keys) instead of stopping at
+//! the first one as serde would.
+
+use crate::cloud::Cloud;
+use crate::manifest::raw::{
+    ApiSpec, App, Credential, Entries, Located, Manifest, SecretSource, Tenant,
+};
+use crate::manifest::tree::{Node, Span, Value};
+
+use super::diagnostic::{Code, Diagnostic};
+use super::suggest;
+
+/// Fields of the top level, in the order the format documents them.
+pub(crate) const MANIFEST_FIELDS: &[&str] = &["version", "app", "cloud", "apis", "tenants"];
+/// Fields of `app`.
+pub(crate) const APP_FIELDS: &[&str] = &["name", "client_id", "redirect_uri", "credential"];
+/// Credential kinds (keys of `app.credential`).
+pub(crate) const CREDENTIAL_KINDS: &[&str] = &["client_secret"];
+/// Secret sources (keys of `client_secret`).
+pub(crate) const SECRET_SOURCES: &[&str] = &["env", "file"];
+/// Fields of one API entry.
+pub(crate) const API_FIELDS: &[&str] = &["resource", "roles"];
+/// Fields of one tenant.
+pub(crate) const TENANT_FIELDS: &[&str] = &["name", "id", "labels", "apis"];
+/// The fields the format requires, per level (the schema marks the same ones).
+pub(crate) const MANIFEST_REQUIRED: &[&str] = &["version", "app", "tenants"];
+pub(crate) const APP_REQUIRED: &[&str] = &["name", "client_id", "redirect_uri"];
+pub(crate) const API_REQUIRED: &[&str] = &["roles"];
+pub(crate) const TENANT_REQUIRED: &[&str] = &["name", "id"];
+
+/// Walks a tree, collecting diagnostics.
+pub(crate) struct Shaper<'a> {
+    file: &'a str,
+    text: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// A mapping's known fields: name, where the key is written, value.
+type Fields<'n> = Vec<(&'n str, Span, &'n Node)>;
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+fn describe(path: &str) -> String {
+    if path.is_empty() {
+        "the manifest".to_owned()
+    } else {
+        format!("`{path}`")
+    }
+}
+
+/// The value of a field, when present and not null (null means absent for optional fields).
+fn field<'n>(fields: &Fields<'n>, name: &str) -> Option<&'n Node> {
+    fields
+        .iter()
+        .find(|(k, _, _)| *k == name)
+        .map(|(_, _, v)| *v)
+        .filter(|v| v.value != Value::Null)
+}
+
+/// Where a field's key is written.
+fn key_span(fields: &Fields<'_>, name: &str) -> Span {
+    fields
+        .iter()
+        .find(|(k, _, _)| *k == name)
+        .map_or_else(Span::default, |(_, span, _)| *span)
+}
+
+impl<'a> Shaper<'a> {
+    pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
+        Shaper {
+            file,
+            text,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Pushes a diagnostic about a key or value under `path`; under `app.credential` its line is
+    /// hidden in snippets, since whatever is written there may be a secret.
+    fn push_at(&mut self, path: &str, diagnostic: Diagnostic) {
+        if path.starts_with("app.credential") {
+            self.push(diagnostic.masked());
+        } else {
+            self.push(diagnostic);
+        }
+    }
+
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, masked: bool) {
+        let mut d = Diagnostic::error(
+            Code::InvalidType,
+            self.file,
+            node.span,
+            format!(
+                "{} must be {expected}, found {}",
+                describe(path),
+                node.value.kind()
+            ),
+        );
+        if masked {
+            d = d.masked();
+        }
+        self.push(d);
+    }
+
+    /// The string entries of a mapping with duplicate keys reported (the first one is kept).
+    fn entries<'n>(&mut self, node: &'n Node, path: &str) -> Option<Vec<(&'n Node, &'n Node)>> {
+        let Value::Map(pairs) = &node.value else {
+            self.wrong_type(node, path, "a mapping", false);
+            return None;
+        };
+        let mut kept: Vec<(&'n Node, &'n Node)> = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            let Value::Str(name) = &key.value else {
+                self.push_at(
+                    path,
+                    Diagnostic::error(
+                        Code::InvalidType,
+                        self.file,
+                        key.span,
+                        format!(
+                            "keys in {} must be names, found {}",
+                            describe(path),
+                            key.value.kind()
+                        ),
+                    )
+                    .with_help("quote the key if it is meant as a name"),
+                );
+                continue;
+            };
+            if let Some((first, _)) = kept
+                .iter()
+                .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == name))
+            {
+                self.push_at(
+                    path,
+                    Diagnostic::error(
+                        Code::DuplicateKey,
+                        self.file,
+                        key.span,
+                        format!("`{name}` appears twice in {}", describe(path)),
+                    )
+                    .with_related(first.span, format!("`{name}` first appears here"))
+                    .with_help("keep one of them; YAML does not merge repeated keys"),
+                );
+                continue;
+            }
+            kept.push((key, value));
+        }
+        Some(kept)
+    }
+
+    /// A mapping with a fixed set of fields: unknown ones and missing required ones are reported.
+    /// `owner` is where a missing field is reported: the key that holds this mapping.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        owner: Span,
+        path: &str,
+        known: &[&str],
+        required: &[&str],
+    ) -> Option<Fields<'n>> {
+        let entries = self.entries(node, path)?;
+        let mut fields = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Value::Str(name) = &key.value else {
+                continue;
+            };
+            if known.contains(&name.as_str()) {
+                fields.push((name.as_str(), key.span, value));
+            } else {
+                let help = match suggest::nearest(name, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("{} allows: {}", describe(path), known.join(", ")),
+                };
+                self.push_at(
+                    path,
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        self.file,
+                        key.span,
+                        format!("unknown field `{name}` in {}", describe(path)),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+        for name in required {
+            if field(&fields, name).is_none() {
+                let present_but_null = fields
+                    .iter()
+                    .find(|(k, _, _)| k == name)
+                    .map(|(_, _, v)| *v);
+                let span = present_but_null.map_or(owner, |v| v.span);
+                self.push_at(
+                    path,
+                    Diagnostic::error(
+                        Code::MissingField,
+                        self.file,
+                        span,
+                        if present_but_null.is_some() {
+                            format!("`{}` has no value", join(path, name))
+                        } else {
+                            format!("{} is missing `{name}`", describe(path))
+                        },
+                    )
+                    .with_help(format!("add `{name}: …`")),
+                );
+            }
+        }
+        Some(fields)
+    }
+
+    fn string(&mut self, node: &Node, path: &str) -> Option<Located<String>> {
+        match &node.value {
+            Value::Str(s) => Some(Located::new(s.clone(), node.span)),
+            // A name like `2024` or a label like `true` is text to the user: keep what was written.
+            Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+                let written = self
+                    .text
+                    .get(node.span.offset..node.span.offset + node.span.len)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| match &node.value {
+                        Value::Bool(b) => b.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        _ => String::new(),
+                    });
+                Some(Located::new(written, node.span))
+            }
+            _ => {
+                self.wrong_type(node, path, "a string", false);
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node, path: &str) -> Option<Located<Vec<Located<String>>>> {
+        let Value::Seq(items) = &node.value else {
+            let d = Diagnostic::error(
+                Code::InvalidType,
+                self.file,
+                node.span,
+                format!(
+                    "{} must be a list, found {}",
+                    describe(path),
+                    node.value.kind()
+                ),
+            )
+            .with_help("write a list, e.g. `[A, B]` or one `- A` per line");
+            self.push(d);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(s) = self.string(item, &format!("{path}[{i}]")) {
+                out.push(s);
+            }
+        }
+        Some(Located::new(out, node.span))
+    }
+
+    /// The whole manifest.
+    pub(crate) fn manifest(&mut self, root: &Node) -> Manifest {
+        let mut manifest = Manifest {
+            version: None,
+            app: None,
+            cloud: None,
+            apis: None,
+            tenants: None,
+        };
+        let Some(fields) = self.fields(root, root.span, "", MANIFEST_FIELDS, MANIFEST_REQUIRED)
+        else {
+            return manifest;
+        };
+        manifest.version = field(&fields, "version").and_then(|n| self.version(n));
+        manifest.app = field(&fields, "app").and_then(|n| self.app(n, key_span(&fields, "app")));
+        manifest.cloud = field(&fields, "cloud").and_then(|n| self.cloud(n));
+        manifest.apis = field(&fields, "apis").and_then(|n| self.apis(n, "apis"));
+        manifest.tenants = field(&fields, "tenants").and_then(|n| self.tenants(n));
+        manifest
+    }
+
+    fn version(&mut self, node: &Node) -> Option<Located<u64>> {
+        match &node.value {
+            Value::Int(v) => match u64::try_from(*v) {
+                Ok(v) => Some(Located::new(v, node.span)),
+                Err(_) => {
+                    self.push(
+                        Diagnostic::error(
+                            Code::UnsupportedVersion,
+                            self.file,
+                            node.span,
+                            format!(
+                                "manifest version {v} does not exist; consentry reads version 1"
+                            ),
+                        )
+                        .with_help("write `version: 1`"),
+                    );
+                    None
+                }
+            },
+            Value::Str(_) | Value::Float(_) => {
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidType,
+                        self.file,
+                        node.span,
+                        format!(
+                            "`version` must be the integer 1, found {}",
+                            node.value.kind()
+                        ),
+                    )
+                    .with_help("write `version: 1` (no quotes, no decimals)"),
+                );
+                None
+            }
+            _ => {
+                self.wrong_type(node, "version", "the integer 1", false);
+                None
+            }
+        }
+    }
+
+    fn cloud(&mut self, node: &Node) -> Option<Located<Cloud>> {
+        let name = self.string(node, "cloud")?;
+        match Cloud::ALL.iter().find(|c| c.as_str() == name.value) {
+            Some(cloud) => Some(Located::new(*cloud, node.span)),
+            None => {
+                let names: Vec<&str> = Cloud::ALL.iter().map(|c| c.as_str()).collect();
+                let help =
+                    suggest::did_you_mean(suggest::nearest(&name.value, names.iter().copied()))
+                        .unwrap_or_else(|| format!("clouds: {}", names.join(", ")));
+                self.push(
+                    Diagnostic::error(
+                        Code::UnknownCloud,
+                        self.file,
+                        node.span,
+                        format!("unknown cloud `{}`", name.value),
+                    )
+                    .with_help(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn app(&mut self, node: &Node, owner: Span) -> Option<Located<App>> {
+        let fields = self.fields(node, owner, "app", APP_FIELDS, APP_REQUIRED)?;
+        Some(Located::new(
+            App {
+                name: field(&fields, "name").and_then(|n| self.string(n, "app.name")),
+                client_id: field(&fields, "client_id")
+                    .and_then(|n| self.string(n, "app.client_id")),
+                redirect_uri: field(&fields, "redirect_uri")
+                    .and_then(|n| self.string(n, "app.redirect_uri")),
+                credential: field(&fields, "credential")
+                    .and_then(|n| self.credential(n, key_span(&fields, "credential"))),
+            },
+            node.span,
+        ))
+    }
+
+    fn credential(&mut self, node: &Node, owner: Span) -> Option<Located<Credential>> {
+        let path = "app.credential";
+        if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+            self.inline_secret(node, path);
+            return None;
+        }
+        let fields = self.fields(node, owner, path, CREDENTIAL_KINDS, &[])?;
+        let Some(secret) = fields
+            .iter()
+            .find(|(k, _, _)| *k == "client_secret")
+            .map(|(_, _, v)| *v)
+        else {
+            self.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    self.file,
+                    node.span,
+                    format!("`{path}` names no credential"),
+                )
+                .with_help("write `client_secret: {env: NAME}` or `client_secret: {file: PATH}`, or remove `credential` to use CONSENTRY_CLIENT_SECRET"),
+            );
+            return None;
+        };
+        let path = "app.credential.client_secret";
+        match &secret.value {
+            Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                self.inline_secret(secret, path);
+                None
+            }
+            Value::Map(_) => {
+                let sources = self.fields(
+                    secret,
+                    key_span(&fields, "client_secret"),
+                    path,
+                    SECRET_SOURCES,
+                    &[],
+                )?;
+                let present: Vec<(&str, &Node)> = sources
+                    .iter()
+                    .filter(|(_, _, v)| v.value != Value::Null)
+                    .map(|(k, _, v)| (*k, *v))
+                    .collect();
+                match present.as_slice() {
+                    [] => {
+                        self.push(
+                            Diagnostic::error(
+                                Code::MissingField,
+                                self.file,
+                                secret.span,
+                                format!("`{path}` needs `env` or `file`"),
+                            )
+                            .with_help("write `client_secret: {env: NAME}` or `client_secret: {file: PATH}`"),
+                        );
+                        None
+                    }
+                    [(kind, value)] => {
+                        let Value::Str(text) = &value.value else {
+                            self.wrong_type(value, &join(path, kind), "a string", true);
+                            return None;
+                        };
+                        let text = Located::new(text.clone(), value.span);
+                        let source = if *kind == "env" {
+                            SecretSource::Env(text)
+                        } else {
+                            SecretSource::File(text)
+                        };
+                        Some(Located::new(
+                            Credential::ClientSecret(Located::new(source, secret.span)),
+                            node.span,
+                        ))
+                    }
+                    [_, (_, second), ..] => {
+                        self.push(
+                            Diagnostic::error(
+                                Code::InvalidCredential,
+                                self.file,
+                                second.span,
+                                format!("`{path}` gives both `env` and `file`"),
+                            )
+                            .with_help("keep one source")
+                            .masked(),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.wrong_type(secret, path, "a mapping with `env` or `file`", true);
+                None
+            }
+        }
+    }
+
+    /// A scalar where the manifest names a secret's source: the secret itself. Never echo the
+    /// value: not in the message, the help, nor (see `masked`) any snippet.
+    fn inline_secret(&mut self, node: &Node, path: &str) {
+        self.push(
+            Diagnostic::error(
+                Code::InlineSecret,
+                self.file,
+                node.span,
+                format!("`{path}` holds the secret itself; the manifest may only say where the secret is read from"),
+            )
+            .with_help("put the secret in an environment variable or a file outside the repository and write `client_secret: {env: CONSENTRY_CLIENT_SECRET}` or `client_secret: {file: PATH}`; then rotate the secret, since it has been stored in this file")
+            .masked(),
+        );
+    }
+
+    fn apis(&mut self, node: &Node, path: &str) -> Option<Located<Entries<ApiSpec>>> {
+        let entries = self.entries(node, path)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Value::Str(name) = &key.value else {
+                continue;
+            };
+            let api_path = join(path, name);
+            let Some(fields) = self.fields(value, key.span, &api_path, API_FIELDS, API_REQUIRED)
+            else {
+                continue;
+            };
+            let spec = ApiSpec {
+                resource: field(&fields, "resource")
+                    .and_then(|n| self.string(n, &join(&api_path, "resource"))),
+                roles: field(&fields, "roles")
+                    .and_then(|n| self.strings(n, &join(&api_path, "roles"))),
+            };
+            out.push((Located::new(name.clone(), key.span), spec));
+        }
+        Some(Located::new(Entries(out), node.span))
+    }
+
+    fn tenants(&mut self, node: &Node) -> Option<Located<Vec<Located<Tenant>>>> {
+        let Value::Seq(items) = &node.value else {
+            self.wrong_type(node, "tenants", "a list", false);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("tenants[{i}]");
+            let Some(fields) = self.fields(item, item.span, &path, TENANT_FIELDS, TENANT_REQUIRED)
+            else {
+                continue;
+            };
+            let tenant = Tenant {
+                name: field(&fields, "name").and_then(|n| self.string(n, &join(&path, "name"))),
+                id: field(&fields, "id").and_then(|n| self.string(n, &join(&path, "id"))),
+                labels: field(&fields, "labels")
+                    .and_then(|n| self.strings(n, &join(&path, "labels"))),
+                apis: field(&fields, "apis").and_then(|n| self.apis(n, &join(&path, "apis"))),
+            };
+            out.push(Located::new(tenant, item.span));
+        }
+        Some(Located::new(out, node.span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn properties(schema: &serde_json::Value) -> BTreeSet<String> {
+        schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn set(fields: &[&str]) -> BTreeSet<String> {
+        fields.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn variants(schema: &serde_json::Value) -> BTreeSet<String> {
+        schema["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(properties)
+            .collect()
+    }
+
+    #[test]
+    fn the_decoder_knows_exactly_the_schema_fields() {
+        let schema = crate::manifest::json_schema();
+        let defs = &schema["definitions"];
+        assert_eq!(properties(&schema), set(MANIFEST_FIELDS));
+        assert_eq!(properties(&schema["properties"]["app"]), set(APP_FIELDS));
+        assert_eq!(properties(&defs["ApiSpec"]), set(API_FIELDS));
+        assert_eq!(properties(&defs["Tenant"]), set(TENANT_FIELDS));
+        assert_eq!(variants(&defs["Credential"]), set(CREDENTIAL_KINDS));
+        assert_eq!(variants(&defs["SecretSource"]), set(SECRET_SOURCES));
+    }
+
+    #[test]
+    fn required_fields_match_the_schema() {
+        let schema = crate::manifest::json_schema();
+        let required = |s: &serde_json::Value| -> BTreeSet<String> {
+            s["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(required(&schema), set(MANIFEST_REQUIRED));
+        assert_eq!(required(&schema["properties"]["app"]), set(APP_REQUIRED));
+        assert_eq!(
+            required(&schema["definitions"]["Tenant"]),
+            set(TENANT_REQUIRED)
+        );
+        assert_eq!(
+            required(&schema["definitions"]["ApiSpec"]),
+            set(API_REQUIRED)
+        );
+    }
+}
