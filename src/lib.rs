@@ -11,5 +11,6 @@ pub mod consent;
 pub mod exit;
 pub mod model;
 pub mod output;
+pub mod sandbox;
 pub mod secret;
 pub mod verify;
