@@ -648,6 +648,14 @@ async fn request_checks_answer_as_entra_does() {
         );
     }
 
+    let response = client()
+        .get(format!("{}{v2}", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_aadsts(response, 400, "invalid_request", 900561).await;
+    assert!(message(&body).contains("Received a GET request"));
+
     // A JSON body is not a form: Entra sees no grant_type.
     let response = client()
         .post(format!("{}{v2}", sandbox.base_url()))

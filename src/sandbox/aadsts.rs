@@ -75,6 +75,17 @@ impl AadError {
         )
     }
 
+    /// AADSTS900561: a token endpoint called with another method than POST.
+    pub(crate) fn wrong_method(method: &str) -> AadError {
+        AadError::new(
+            "invalid_request",
+            900561,
+            format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+            ),
+        )
+    }
+
     /// AADSTS70003: not the client-credentials grant.
     pub(crate) fn unsupported_grant_type(grant: &str) -> AadError {
         AadError::new(

@@ -1,7 +1,7 @@
 //! The sandbox's HTTP side: routes, the token endpoints' checks in Entra's order, tokens, JWKS and
 //! discovery documents, and the request log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,6 +30,8 @@ use crate::catalog;
 
 /// Tenant aliases that name no single tenant; client credentials refuse them (AADSTS9001023).
 const TENANT_ALIASES: [&str; 3] = ["common", "consumers", "organizations"];
+/// A long-running `consentry sandbox` keeps only this many log entries (counts are kept whole).
+const LOG_CAPACITY: usize = 100_000;
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
@@ -45,7 +47,8 @@ pub(crate) struct State {
     /// "transient N times", and survives across requests.
     attempts: Mutex<HashMap<(String, String), u32>>,
     per_tenant: Mutex<BTreeMap<String, usize>>,
-    log: Mutex<Vec<LoggedRequest>>,
+    /// The most recent [`LOG_CAPACITY`] requests, oldest first.
+    log: Mutex<VecDeque<LoggedRequest>>,
     stopped: watch::Receiver<bool>,
 }
 
@@ -83,7 +86,7 @@ impl State {
             latency_micros: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             per_tenant: Mutex::new(BTreeMap::new()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(VecDeque::new()),
             stopped,
         }
     }
@@ -93,7 +96,7 @@ impl State {
     }
 
     pub(crate) fn request_log(&self) -> Vec<LoggedRequest> {
-        lock(&self.log).clone()
+        lock(&self.log).iter().cloned().collect()
     }
 
     pub(crate) fn set_latency(&self, latency: Duration) {
@@ -122,8 +125,14 @@ type Shared = Arc<State>;
 /// The sandbox's routes.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
-        .route("/{tenant}/oauth2/token", post(token_v1))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_v2).fallback(token_wrong_method),
+        )
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token_v1).fallback(token_wrong_method),
+        )
         .route("/{tenant}/discovery/keys", get(jwks))
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/.well-known/openid-configuration", get(openid_v1))
@@ -162,7 +171,11 @@ impl Drop for LogGuard {
                 status = entry.status,
                 "sandbox request"
             );
-            lock(&self.state.log).push(entry);
+            let mut log = lock(&self.state.log);
+            if log.len() >= LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(entry);
         }
     }
 }
@@ -226,6 +239,11 @@ async fn token_v2(
     body: Bytes,
 ) -> Response {
     token(&state, &tenant, &headers, &body, Version::V2).await
+}
+
+/// Entra answers other methods on its token endpoints with AADSTS900561, not a bare 405.
+async fn token_wrong_method(method: axum::http::Method, headers: HeaderMap) -> Response {
+    Ids::new(&headers).error(&AadError::wrong_method(method.as_str()))
 }
 
 /// The ids Entra puts on every answer: a fresh trace id, and the correlation id the client sent
@@ -361,7 +379,7 @@ fn resolve_tenant<'a>(
 
 /// Both token endpoints: Entra's checks in Entra's order, then the scenario's behaviour.
 async fn token(
-    state: &State,
+    state: &Shared,
     tenant_segment: &str,
     headers: &HeaderMap,
     body: &[u8],
@@ -473,10 +491,26 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    match issue(state, tenant, &resource) {
-        Ok(issued) => ids.decorate(issued.response(version, &resource)),
-        Err(error) => {
+    let (claims, now) = claims(state, tenant, &resource);
+    // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
+    // other connections (the client's too, when it shares the runtime) stay responsive.
+    let signer = Arc::clone(state);
+    let signed = tokio::task::spawn_blocking(move || signer.key.sign_jwt(&claims)).await;
+    match signed {
+        Ok(Ok(access_token)) => {
+            let issued = Issued {
+                access_token,
+                lifetime: state.scenario.token_lifetime,
+                now,
+            };
+            ids.decorate(issued.response(version, &resource))
+        }
+        Ok(Err(error)) => {
             tracing::error!(%error, "sandbox could not sign a token");
+            ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        Err(error) => {
+            tracing::error!(%error, "sandbox signing task failed");
             ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
         }
     }
@@ -551,12 +585,9 @@ fn stable_guid(parts: &[&str]) -> String {
         .to_string()
 }
 
-/// Signs a v1 app-only token for `tenant` × `resource`, lying where the scenario says so.
-fn issue(
-    state: &State,
-    tenant: &ScenarioTenant,
-    resource: &str,
-) -> Result<Issued, super::SandboxError> {
+/// The claims of a v1 app-only token for `tenant` × `resource`, lying where the scenario says so,
+/// and the issue time.
+fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json::Value, i64) {
     let app = &state.scenario.app;
     let lifetime = state.scenario.token_lifetime;
     let now = Utc::now().timestamp();
@@ -615,11 +646,7 @@ fn issue(
     {
         map.insert("roles".to_owned(), json!(roles));
     }
-    Ok(Issued {
-        access_token: state.key.sign_jwt(&claims)?,
-        lifetime,
-        now,
-    })
+    (claims, now)
 }
 
 /// Discovery endpoints answer for the multi-tenant aliases and for known tenants only.
