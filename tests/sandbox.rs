@@ -958,3 +958,118 @@ async fn only_loopback_listens() {
         assert!(matches!(err, SandboxError::NotLoopback(_)), "{err}");
     }
 }
+
+/// The demo's manifest and scenario agree, and between them show every status verify reports.
+#[tokio::test]
+async fn demo_scenario_shows_every_status() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let scenario = Scenario::from_path(&root.join("demo.sandbox.yaml")).unwrap();
+    assert_eq!(scenario.secret_env(), "CONSENTRY_CLIENT_SECRET");
+    let manifest: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(root.join("demo.yaml")).unwrap()).unwrap();
+    let client_id = manifest["app"]["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(scenario.app.client_id, client_id);
+    let sandbox = Sandbox::start(
+        scenario,
+        SecretString::from(SECRET),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let resources = [
+        (
+            "microsoft-365-defender",
+            M365D,
+            "8ee8fdad-f234-4243-8f3b-15c294843740",
+        ),
+        (
+            "defender-for-endpoint",
+            MDE,
+            "fc780465-2017-40d4-a0c5-307022471b92",
+        ),
+    ];
+    let mut seen = Vec::new();
+    for tenant in manifest["tenants"].as_array().unwrap() {
+        let name = tenant["name"].as_str().unwrap();
+        let id = tenant["id"].as_str().unwrap();
+        let mut statuses = Vec::new();
+        for (alias, resource, app_id) in resources {
+            let required = tenant["apis"][alias]["roles"]
+                .as_array()
+                .or(manifest["apis"][alias]["roles"].as_array())
+                .unwrap();
+            let mut required: Vec<&str> = required.iter().map(|r| r.as_str().unwrap()).collect();
+            required.sort_unstable();
+            let form = with(v2_form(resource), "client_id", Some(&client_id));
+            // Retry throttling and outages as verify does (without the waiting).
+            let mut response = None;
+            for _ in 0..4 {
+                let r = post(&sandbox, &format!("/{id}/oauth2/v2.0/token"), &form).await;
+                if r.status() != 429 && !r.status().is_server_error() {
+                    response = Some(r);
+                    break;
+                }
+            }
+            let response = response.unwrap();
+            let status = if response.status() == 200 {
+                let claims = claims_of(response).await;
+                let tid_ok = id.contains('.') || claims["tid"] == id;
+                let aud_ok = claims["aud"] == resource || claims["aud"] == app_id;
+                let granted: Vec<&str> = claims["roles"]
+                    .as_array()
+                    .map(|r| r.iter().map(|r| r.as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                if !tid_ok || !aud_ok || claims["appid"] != client_id.as_str() {
+                    "invalid_token"
+                } else if required.iter().any(|r| !granted.contains(r)) {
+                    "missing_roles"
+                } else if granted.iter().any(|g| !required.contains(g)) {
+                    "extra"
+                } else {
+                    "ok"
+                }
+            } else {
+                let body: Value = response.json().await.unwrap();
+                match body["error_codes"][0].as_u64().unwrap() {
+                    700016 => "not_consented",
+                    7000112 => "disabled",
+                    500011 => "resource_missing",
+                    90002 => "tenant_not_found",
+                    _ => "error",
+                }
+            };
+            statuses.push(status);
+        }
+        seen.push(format!("{name}: {}", statuses.join(" ")));
+    }
+    assert_eq!(
+        seen,
+        [
+            "Fabrikam: ok ok",
+            "Northwind Traders: ok ok",
+            "Wide World Importers: ok ok",
+            "Tailspin Toys: ok ok",
+            "Contoso Pharmaceuticals: ok missing_roles",
+            "Adventure Works: extra extra",
+            "Litware: not_consented not_consented",
+            "Wingtip Toys: disabled disabled",
+            "Adatum Corporation: ok resource_missing",
+            "Proseware: tenant_not_found tenant_not_found",
+            "Trey Research: invalid_token invalid_token",
+            "Margie's Travel: error error",
+            "Coho Winery: ok ok",
+            "Fourth Coffee: ok ok",
+        ]
+    );
+    let counts = sandbox.requests_per_tenant();
+    assert_eq!(
+        counts["bc7ee00a-1915-47c2-a573-3ef170353f54"], 6,
+        "2 throttled + 1 per API"
+    );
+    assert_eq!(
+        counts["778791f3-a2e9-4435-89f4-f9e7cbf8dcff"], 4,
+        "1 outage + 1 per API"
+    );
+    assert_eq!(counts["northwindtraders.onmicrosoft.com"], 2);
+    sandbox.shutdown().await;
+}
