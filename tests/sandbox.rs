@@ -882,6 +882,19 @@ async fn a_hanging_tenant_never_answers_and_shutdown_still_returns() {
         .send()
         .await;
     assert!(result.unwrap_err().is_timeout());
+    // The client gave up: the log says so with status 0 once the server notices.
+    let mut logged = None;
+    for _ in 0..50 {
+        logged = sandbox.request_log().into_iter().next();
+        if logged.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logged = logged.expect("the abandoned request is logged");
+    assert_eq!(logged.status, 0);
+    assert_eq!(logged.tenant.as_deref(), Some(WOODGROVE));
+    assert_eq!(sandbox.requests_per_tenant()[WOODGROVE], 1);
     // Another request left hanging while the sandbox stops.
     let url = format!("{}/{WOODGROVE}/oauth2/v2.0/token", sandbox.base_url());
     let pending =
@@ -1071,5 +1084,130 @@ async fn demo_scenario_shows_every_status() {
         "1 outage + 1 per API"
     );
     assert_eq!(counts["northwindtraders.onmicrosoft.com"], 2);
+    sandbox.shutdown().await;
+}
+
+/// A `MakeWriter` that appends every log line to a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_at_trace_level_hold_no_secret_and_no_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = start().await;
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let planted_wrong = "planted-wrong-secret-9c1d";
+    let response = post(
+        &sandbox,
+        &format!("/{FABRIKAM}/oauth2/v2.0/token"),
+        &with(v2_form(M365D), "client_secret", Some(planted_wrong)),
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+    sandbox.shutdown().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("sandbox request"), "{logs}");
+    assert!(logs.contains("status=401"), "{logs}");
+    for needle in [SECRET, planted_wrong, token.as_str()] {
+        assert!(!logs.contains(needle), "{needle} leaked into the logs");
+    }
+    // Neither the JWT's signature nor its payload, in any form.
+    let (_, rest) = token.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    assert!(!logs.contains(payload) && !logs.contains(signature));
+}
+
+/// Snapshots live in the top-level `snapshots/` folder.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => true }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+/// Replaces every occurrence of each value with its placeholder.
+fn scrub(text: String, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .filter(|(value, _)| !value.is_empty())
+        .fold(text, |text, (value, placeholder)| {
+            text.replace(value, placeholder)
+        })
+}
+
+#[tokio::test]
+async fn wire_shapes_snapshot() {
+    let sandbox = start().await;
+
+    let body: Value = token_v2(&sandbox, TAILSPIN, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let error = scrub(
+        serde_json::to_string_pretty(&body).unwrap(),
+        &[
+            (body["trace_id"].as_str().unwrap(), "[TRACE_ID]"),
+            (body["correlation_id"].as_str().unwrap(), "[CORRELATION_ID]"),
+            (body["timestamp"].as_str().unwrap(), "[TIMESTAMP]"),
+        ],
+    );
+    snapshot!("error_700016", error);
+
+    let body: Value = post(
+        &sandbox,
+        &format!("/{FABRIKAM}/oauth2/token"),
+        &v1_form(M365D),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let (header, claims) = decode(jwt);
+    let iat = claims["iat"].to_string();
+    let exp = claims["exp"].to_string();
+    let text = format!(
+        "{}\n--- header\n{}\n--- claims\n{}",
+        serde_json::to_string_pretty(&body).unwrap(),
+        serde_json::to_string_pretty(&header).unwrap(),
+        serde_json::to_string_pretty(&claims).unwrap(),
+    );
+    let text = scrub(
+        text,
+        &[
+            (jwt, "[JWT]"),
+            (header["kid"].as_str().unwrap(), "[KID]"),
+            (claims["uti"].as_str().unwrap(), "[UTI]"),
+            (&iat, "[IAT]"),
+            (&exp, "[EXP]"),
+        ],
+    );
+    snapshot!("token_v1", text);
     sandbox.shutdown().await;
 }
