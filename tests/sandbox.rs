@@ -865,6 +865,15 @@ async fn latency_global_and_per_tenant() {
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(250));
+    // The inspection endpoint is not slowed down.
+    let started = Instant::now();
+    let served = client()
+        .get(format!("{}/_sandbox/requests", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(250));
     sandbox.set_latency(Duration::ZERO);
     sandbox.shutdown().await;
 }

@@ -39,6 +39,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 /// Everything the handlers share.
 pub(crate) struct State {
     scenario: Scenario,
+    /// Lowercased GUID or domain → index in `scenario.tenants`: benchmarks run thousands of tenants.
+    tenant_index: HashMap<String, usize>,
     secret: SecretString,
     key: SigningKey,
     base_url: String,
@@ -78,7 +80,16 @@ impl State {
         base_url: String,
         stopped: watch::Receiver<bool>,
     ) -> State {
+        let mut tenant_index = HashMap::new();
+        for (i, tenant) in scenario.tenants.iter().enumerate() {
+            for name in std::iter::once(&tenant.id).chain(&tenant.domains) {
+                // Validation refused duplicates; should one slip through, the first tenant wins,
+                // as in `Scenario::tenant`.
+                tenant_index.entry(name.to_ascii_lowercase()).or_insert(i);
+            }
+        }
         State {
+            tenant_index,
             scenario,
             secret,
             key,
@@ -197,6 +208,7 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     if is_token && let Some(tenant) = &tenant {
         *lock(&state.per_tenant).entry(tenant.clone()).or_insert(0) += 1;
     }
+    let inspection = path.starts_with("/_sandbox/");
     let guard = LogGuard {
         state: Arc::clone(&state),
         entry: Some(LoggedRequest {
@@ -208,7 +220,8 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
         }),
     };
     let latency = state.latency();
-    if !latency.is_zero() {
+    // The inspection endpoint stays quick so a benchmark can read counts while it runs.
+    if !latency.is_zero() && !inspection {
         tokio::time::sleep(latency).await;
     }
     let response = next.run(request).await;
@@ -364,11 +377,12 @@ fn requested_resource(
 }
 
 /// Resolves the tenant segment of a URL, or the error Entra gives for it.
-fn resolve_tenant<'a>(
-    scenario: &'a Scenario,
-    tenant: &str,
-) -> Result<&'a ScenarioTenant, AadError> {
-    if let Some(found) = scenario.tenant(tenant) {
+fn resolve_tenant<'a>(state: &'a State, tenant: &str) -> Result<&'a ScenarioTenant, AadError> {
+    if let Some(found) = state
+        .tenant_index
+        .get(&tenant.to_ascii_lowercase())
+        .and_then(|i| state.scenario.tenants.get(*i))
+    {
         return Ok(found);
     }
     if uuid::Uuid::parse_str(tenant).is_err() && !tenant.contains('.') {
@@ -400,7 +414,7 @@ async fn token(
     {
         return ids.error(&AadError::tenant_alias_refused(tenant_segment));
     }
-    let tenant = match resolve_tenant(&state.scenario, tenant_segment) {
+    let tenant = match resolve_tenant(state, tenant_segment) {
         Ok(t) => t,
         Err(e) => return ids.error(&e),
     };
@@ -657,7 +671,7 @@ fn discovery_tenant(state: &State, tenant: &str) -> Result<Option<String>, AadEr
     {
         return Ok(None);
     }
-    resolve_tenant(&state.scenario, tenant).map(|t| Some(t.id.to_ascii_lowercase()))
+    resolve_tenant(state, tenant).map(|t| Some(t.id.to_ascii_lowercase()))
 }
 
 async fn jwks(
