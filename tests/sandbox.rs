@@ -1220,3 +1220,44 @@ async fn wire_shapes_snapshot() {
     snapshot!("token_v1", text);
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn placeholder_signatures_keep_the_token_shape_but_never_verify() {
+    let mut scenario = scenario();
+    assert_eq!(scenario.signature, consentry::sandbox::Signature::Rs256);
+    scenario.signature = consentry::sandbox::Signature::Placeholder;
+    let sandbox = Sandbox::start(
+        scenario,
+        SecretString::from(SECRET),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let (header, claims) = decode(jwt);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(claims["tid"], FABRIKAM);
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["AdvancedHunting.Read.All", "Incident.Read.All"])
+    );
+    let signature = URL_SAFE_NO_PAD
+        .decode(jwt.rsplit_once('.').unwrap().1)
+        .unwrap();
+    assert_eq!(signature.len(), 256);
+    let jwks: Value = client()
+        .get(format!("{}/common/discovery/keys", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!verify_rs256(jwt, &jwks["keys"][0]));
+    sandbox.shutdown().await;
+}

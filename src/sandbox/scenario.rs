@@ -26,6 +26,9 @@ pub struct Scenario {
     /// `expires_in` of issued tokens, in seconds (Entra: 3599).
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime: u64,
+    /// How tokens are signed (default `rs256`, verifiable against the served JWKS).
+    #[serde(default)]
+    pub signature: Signature,
     /// The customer tenants. A tenant not listed here does not exist (AADSTS90002).
     #[serde(default)]
     pub tenants: Vec<ScenarioTenant>,
@@ -83,6 +86,20 @@ pub struct ScenarioTenant {
     /// Issue tokens that lie about one claim (they must be reported `invalid_token`).
     #[serde(default)]
     pub lie: Option<Lie>,
+}
+
+/// How the sandbox signs tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signature {
+    /// RS256 with the sandbox's RSA-2048 key, as Entra does.
+    #[default]
+    Rs256,
+    /// 256 random bytes where the signature goes, header unchanged. For benchmarks only: RSA
+    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~2 ms of
+    /// CPU per token would be charged to the client being measured. Clients that only decode
+    /// tokens (consentry's default) cannot tell the difference.
+    Placeholder,
 }
 
 /// The form of the resource in a token's `aud` claim.

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use super::aadsts::AadError;
 use super::keys::SigningKey;
 use super::scenario::{
-    AudForm, Failure, Lie, Scenario, ScenarioTenant, ThrottleBody, resource_key,
+    AudForm, Failure, Lie, Scenario, ScenarioTenant, Signature, ThrottleBody, resource_key,
 };
 use super::{LoggedRequest, RequestsReport};
 use crate::catalog;
@@ -506,10 +506,15 @@ async fn token(
     }
 
     let (claims, now) = claims(state, tenant, &resource);
-    // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
-    // other connections (the client's too, when it shares the runtime) stay responsive.
-    let signer = Arc::clone(state);
-    let signed = tokio::task::spawn_blocking(move || signer.key.sign_jwt(&claims)).await;
+    let signed = match state.scenario.signature {
+        // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
+        // other connections (the client's too, when it shares the runtime) stay responsive.
+        Signature::Rs256 => {
+            let signer = Arc::clone(state);
+            tokio::task::spawn_blocking(move || signer.key.sign_jwt(&claims)).await
+        }
+        Signature::Placeholder => Ok(Ok(state.key.placeholder_jwt(&claims))),
+    };
     match signed {
         Ok(Ok(access_token)) => {
             let issued = Issued {
