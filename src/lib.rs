@@ -5,10 +5,12 @@
 //! manifest (parse, keep locations) → validate (collect every diagnostic, produce [`model`]) →
 //! plan / verify (pure data out) → report (one module per format) → output.
 
+pub mod aadsts;
 pub mod catalog;
 pub mod cloud;
 pub mod consent;
 pub mod exit;
+pub mod jwt;
 pub mod model;
 pub mod output;
 pub mod secret;
