@@ -6,6 +6,7 @@
 //! plan / verify (pure data out) → report (one module per format) → output.
 
 pub mod aadsts;
+pub mod auth;
 pub mod catalog;
 pub mod cloud;
 pub mod consent;
