@@ -14,5 +14,6 @@ pub mod exit;
 pub mod jwt;
 pub mod model;
 pub mod output;
+pub mod sandbox;
 pub mod secret;
 pub mod verify;

@@ -1,0 +1,405 @@
+//! The sandbox's scenario file: which tenants exist, what each granted, and how each one fails.
+//!
+//! It drives the stand-in identity platform that tests, the demo and CI rehearsals talk to. Loading
+//! checks it whole (every problem reported at once) so the server never meets a half-valid scenario.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::SandboxError;
+use crate::catalog;
+use crate::model::DEFAULT_SECRET_ENV;
+
+/// Entra's usual `expires_in` for an app-only token (a lifetime of 60–90 min, minus a second).
+const DEFAULT_TOKEN_LIFETIME: u64 = 3599;
+/// What Entra sends as `Retry-After` when it throttles client-credentials requests.
+const DEFAULT_RETRY_AFTER: u64 = 60;
+
+/// A sandbox scenario: the app the sandbox knows and the customer tenants it simulates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The multi-tenant app registration whose tokens the sandbox issues.
+    pub app: ScenarioApp,
+    /// `expires_in` of issued tokens, in seconds (Entra: 3599).
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime: u64,
+    /// The customer tenants. A tenant not listed here does not exist (AADSTS90002).
+    #[serde(default)]
+    pub tenants: Vec<ScenarioTenant>,
+}
+
+/// The app registration, as the sandbox knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioApp {
+    /// Application (client) id; any other `client_id` gets AADSTS700016.
+    pub client_id: String,
+    /// Display name, used in messages such as AADSTS7000112 ("Application '…'(name) is disabled").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Environment variable holding the client secret the sandbox accepts
+    /// (default `CONSENTRY_CLIENT_SECRET`, the manifest's default too).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+/// One simulated customer tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioTenant {
+    /// Directory display name, quoted in AADSTS messages ("…not found in the directory 'Fabrikam'").
+    pub name: String,
+    /// The tenant GUID: the `tid` of every token issued for this tenant.
+    pub id: String,
+    /// Verified domains that also name this tenant in token URLs (`fabrikam.onmicrosoft.com`).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Roles granted per resource. Keys are resource URIs (`https://api.security.microsoft.com`);
+    /// a catalog resource also matches its app id and a trailing `/`. A known resource that is not
+    /// listed still gets a token, without a `roles` claim (consented, nothing granted).
+    #[serde(default)]
+    pub grants: BTreeMap<String, Vec<String>>,
+    /// Resources with no service principal in this tenant: requesting them gets AADSTS500011.
+    #[serde(default)]
+    pub missing_resources: Vec<String>,
+    /// Which form of the resource the token's `aud` carries.
+    #[serde(default)]
+    pub aud: AudForm,
+    /// Added latency for every token request to this tenant, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Answer the first N token requests (per resource) with HTTP 429.
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+    /// After any throttling, answer the next N token requests (per resource) with a 5xx.
+    #[serde(default)]
+    pub transient: Option<Transient>,
+    /// How every token request to this tenant fails (after the request itself was checked).
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    /// Issue tokens that lie about one claim (they must be reported `invalid_token`).
+    #[serde(default)]
+    pub lie: Option<Lie>,
+}
+
+/// The form of the resource in a token's `aud` claim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudForm {
+    /// The resource URI exactly as requested.
+    #[default]
+    Resource,
+    /// The resource's app id GUID (some v1 tokens carry this); falls back to the URI for resources
+    /// outside the catalog.
+    AppId,
+}
+
+/// Throttling: HTTP 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    /// How many requests (per resource) are throttled before the tenant answers normally.
+    pub times: u32,
+    /// `Retry-After` in seconds (Entra sends 60 for client credentials).
+    #[serde(default = "default_retry_after")]
+    pub retry_after: u64,
+    /// The 429's body: an AADSTS JSON error, or plain text (Entra's gateway sends either).
+    #[serde(default)]
+    pub body: ThrottleBody,
+}
+
+/// The body of a throttled answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleBody {
+    /// An AADSTS90055 error body.
+    #[default]
+    Json,
+    /// A plain-text body, not JSON.
+    Text,
+}
+
+/// Transient server errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transient {
+    /// How many requests (per resource) fail before the tenant answers normally.
+    pub times: u32,
+    /// The HTTP status, 500–599 (default 503).
+    #[serde(default = "default_transient_status")]
+    pub status: u16,
+}
+
+/// A failure of every token request to a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Failure {
+    /// The app has no service principal here (AADSTS700016).
+    NotConsented,
+    /// The customer disabled the enterprise app (AADSTS7000112).
+    Disabled,
+    /// Never answer: the request hangs until the client gives up.
+    Hang,
+    /// Answer 200 with an HTML page instead of JSON.
+    NotJson,
+    /// Answer with this AADSTS code (e.g. 53003, Conditional Access, or a code nobody knows).
+    Aadsts {
+        /// The numeric code.
+        code: u32,
+        /// The OAuth `error` (default: the one Entra uses for a known code, else `invalid_request`).
+        #[serde(default)]
+        error: Option<String>,
+        /// The message after `AADSTSnnn: ` (default: Entra's for a known code).
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
+/// Which claim of an issued token lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lie {
+    /// `tid` (and `iss`) name another tenant.
+    OtherTid,
+    /// `aud` names another resource.
+    OtherAud,
+    /// `appid` names another app.
+    OtherAppid,
+    /// The token expired before it was issued.
+    Expired,
+}
+
+fn default_token_lifetime() -> u64 {
+    DEFAULT_TOKEN_LIFETIME
+}
+fn default_retry_after() -> u64 {
+    DEFAULT_RETRY_AFTER
+}
+fn default_transient_status() -> u16 {
+    503
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn from_path(path: &Path) -> Result<Scenario, SandboxError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::from_yaml(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks a scenario; `name` (a file name) labels error messages.
+    pub fn from_yaml(name: &str, text: &str) -> Result<Scenario, SandboxError> {
+        let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| SandboxError::Parse {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let problems = scenario.problems();
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(SandboxError::Invalid {
+                name: name.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// The environment variable holding the secret the sandbox accepts.
+    pub fn secret_env(&self) -> &str {
+        self.app.secret_env.as_deref().unwrap_or(DEFAULT_SECRET_ENV)
+    }
+
+    /// The tenant a token URL names, by GUID or verified domain (case-insensitive).
+    pub fn tenant(&self, id_or_domain: &str) -> Option<&ScenarioTenant> {
+        self.tenants.iter().find(|t| {
+            t.id.eq_ignore_ascii_case(id_or_domain)
+                || t.domains
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(id_or_domain))
+        })
+    }
+
+    /// Whether some tenant could have a service principal for `resource`: a catalog API, or a
+    /// resource the scenario names somewhere.
+    pub(crate) fn knows_resource(&self, resource: &str) -> bool {
+        let key = resource_key(resource);
+        catalog::by_resource(resource).is_some()
+            || self.tenants.iter().any(|t| {
+                t.grants.keys().any(|r| resource_key(r) == key)
+                    || t.missing_resources.iter().any(|r| resource_key(r) == key)
+            })
+    }
+
+    /// Every problem in the scenario, in file order.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if uuid::Uuid::parse_str(&self.app.client_id).is_err() {
+            problems.push(format!(
+                "app.client_id '{}' is not a GUID",
+                self.app.client_id
+            ));
+        }
+        if self.token_lifetime == 0 {
+            problems.push("token_lifetime must be at least 1 second".to_owned());
+        }
+        let mut names = BTreeSet::new();
+        for (i, t) in self.tenants.iter().enumerate() {
+            let at = format!("tenants[{i}] ({})", t.name);
+            if uuid::Uuid::parse_str(&t.id).is_err() {
+                problems.push(format!("{at}: id '{}' is not a tenant GUID", t.id));
+            }
+            for name in std::iter::once(&t.id).chain(&t.domains) {
+                if !names.insert(name.to_ascii_lowercase()) {
+                    problems.push(format!("{at}: '{name}' names another tenant too"));
+                }
+            }
+            for d in &t.domains {
+                if !d.contains('.') || uuid::Uuid::parse_str(d).is_ok() {
+                    problems.push(format!("{at}: domain '{d}' is not a DNS name"));
+                }
+            }
+            for r in &t.missing_resources {
+                if t.grants.keys().any(|g| resource_key(g) == resource_key(r)) {
+                    problems.push(format!("{at}: resource '{r}' is both granted and missing"));
+                }
+            }
+            if let Some(tr) = &t.transient
+                && !(500..=599).contains(&tr.status)
+            {
+                problems.push(format!(
+                    "{at}: transient.status {} is not a 5xx status",
+                    tr.status
+                ));
+            }
+        }
+        problems
+    }
+}
+
+impl ScenarioTenant {
+    /// The roles granted for `resource`, `None` when the tenant has no grant for it.
+    pub(crate) fn granted(&self, resource: &str) -> Option<&[String]> {
+        let key = resource_key(resource);
+        self.grants
+            .iter()
+            .find(|(r, _)| resource_key(r) == key)
+            .map(|(_, roles)| roles.as_slice())
+    }
+
+    /// Whether the resource's service principal is missing from this tenant.
+    pub(crate) fn lacks_resource(&self, resource: &str) -> bool {
+        let key = resource_key(resource);
+        self.missing_resources
+            .iter()
+            .any(|r| resource_key(r) == key)
+    }
+}
+
+/// One comparable key per resource: a catalog API whatever form names it (URI in any cloud, app id,
+/// trailing `/`), otherwise the URI without a trailing `/`, lowercased.
+pub(crate) fn resource_key(resource: &str) -> String {
+    match catalog::by_resource(resource) {
+        Some(api) => format!("catalog:{}", api.alias),
+        None => resource.trim_end_matches('/').to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"
+app:
+  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e
+tenants:
+  - name: Fabrikam
+    id: 2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d
+    domains: [fabrikam.onmicrosoft.com]
+    grants:
+      https://api.security.microsoft.com: [Incident.Read.All]
+  - name: Tailspin
+    id: 8b1f3c5d-7e9a-4c2b-a4d6-f0e2c4a6b8d0
+    failure: not_consented
+    throttle: { times: 2, body: text }
+  - name: Contoso
+    id: 11111111-2222-4333-8444-555555555555
+    failure: { aadsts: { code: 53003 } }
+    lie: expired
+"#;
+
+    #[test]
+    fn parses_failure_modes_and_defaults() {
+        let s = Scenario::from_yaml("s.yaml", SCENARIO).unwrap();
+        assert_eq!(s.token_lifetime, 3599);
+        assert_eq!(s.secret_env(), "CONSENTRY_CLIENT_SECRET");
+        assert_eq!(s.tenants[1].failure, Some(Failure::NotConsented));
+        let throttle = s.tenants[1].throttle.as_ref().unwrap();
+        assert_eq!((throttle.times, throttle.retry_after), (2, 60));
+        assert_eq!(throttle.body, ThrottleBody::Text);
+        assert_eq!(
+            s.tenants[2].failure,
+            Some(Failure::Aadsts {
+                code: 53003,
+                error: None,
+                message: None
+            })
+        );
+        assert_eq!(s.tenants[2].lie, Some(Lie::Expired));
+    }
+
+    #[test]
+    fn tenants_are_found_by_guid_or_domain_and_resources_by_any_form() {
+        let s = Scenario::from_yaml("s.yaml", SCENARIO).unwrap();
+        let fabrikam = s.tenant("FABRIKAM.onmicrosoft.com").unwrap();
+        assert_eq!(fabrikam.id, "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d");
+        assert!(s.tenant("2D4A7B1C-6F0E-4B8A-9C3D-1E5F7A9B0C2D").is_some());
+        assert!(s.tenant("northwind.onmicrosoft.com").is_none());
+        let roles = fabrikam
+            .granted("8ee8fdad-f234-4243-8f3b-15c294843740")
+            .unwrap();
+        assert_eq!(roles, ["Incident.Read.All"]);
+        assert!(
+            fabrikam
+                .granted("https://api.security.microsoft.com/")
+                .is_some()
+        );
+        assert!(fabrikam.granted("https://graph.microsoft.com").is_none());
+        assert!(s.knows_resource("https://graph.microsoft.com/"));
+        assert!(!s.knows_resource("api://nobody"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let text = SCENARIO.replace("    domains:", "    domain:");
+        let err = Scenario::from_yaml("s.yaml", &text).unwrap_err();
+        assert!(err.to_string().contains("s.yaml"), "{err}");
+        assert!(err.to_string().contains("domain"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let text = r#"
+app: { client_id: not-a-guid }
+tenants:
+  - { name: A, id: nope, domains: [a.example] }
+  - name: B
+    id: 2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d
+    domains: [A.example]
+    transient: { times: 1, status: 404 }
+"#;
+        let SandboxError::Invalid { problems, .. } = Scenario::from_yaml("s", text).unwrap_err()
+        else {
+            panic!("not a validation error")
+        };
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].contains("client_id"));
+        assert!(problems[1].contains("'nope' is not a tenant GUID"));
+        assert!(problems[2].contains("'A.example' names another tenant"));
+        assert!(problems[3].contains("404"));
+    }
+}

@@ -1,0 +1,952 @@
+//! Protocol tests of the sandbox identity platform: reqwest over 127.0.0.1 against the real server,
+//! asserting the wire shapes of reference §2–§4 (statuses, headers, JSON fields, JWTs, JWKS).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns: a panic is a test failure with a message"
+)]
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use consentry::sandbox::{Sandbox, SandboxError, Scenario};
+use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+use secrecy::SecretString;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+const CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+const SECRET: &str = "sandbox-test-secret~4f9Qz";
+const M365D: &str = "https://api.security.microsoft.com";
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+const GRAPH: &str = "https://graph.microsoft.com";
+
+const FABRIKAM: &str = "20b52653-0cd6-4e02-83d7-9726d0726828";
+const NORTHWIND: &str = "b3a4f54c-0496-4a60-82db-5871e6f2f23d";
+const TAILSPIN: &str = "1b3ccbcc-e3f9-4ecb-b386-95da386b099c";
+const WINGTIP: &str = "ab481ae0-9dc8-413e-8f7c-099c41ccc405";
+const ADATUM: &str = "817f2060-cd9a-4abf-9e81-357dd8d47687";
+const LITWARE: &str = "64e45903-e154-4b7c-a819-fb01b58d88ef";
+const PROSEWARE: &str = "591a89d0-1d2f-415c-b42d-98ac41aa7308";
+const FOURTH_COFFEE: &str = "2ca6a945-57e7-4f1d-b738-8ddb08c68d38";
+const WOODGROVE: &str = "bdf08b11-a673-4030-9d2d-a7377123b120";
+const ALPINE: &str = "8fd2b5ba-d498-45d4-922b-f8db14bbd69a";
+const TREY: &str = "1e2c43c0-67b2-4064-b896-3f3022163801";
+const COHO: &str = "1491871c-c7d9-4bb7-a705-4866309e3786";
+const RELECLOUD: &str = "de13deda-4b31-4920-a02a-e9a599d1610f";
+const LAMNA: &str = "3730a066-9656-441e-ac44-88bb0040b8e2";
+const MARGIE: &str = "8a329e18-7bde-4c40-b96b-97720d03b98f";
+const HUMONGOUS: &str = "b2039120-ed7b-4f43-8669-9e5e45315db2";
+const SLOW: &str = "17b2f8be-4d81-4b1d-9ce9-239c56c6045c";
+
+fn scenario() -> Scenario {
+    let text = format!(
+        r#"
+app:
+  client_id: {CLIENT_ID}
+  name: Contoso SOC Connector
+tenants:
+  - name: Fabrikam
+    id: {FABRIKAM}
+    domains: [fabrikam.onmicrosoft.com]
+    grants:
+      {M365D}: [Incident.Read.All, AdvancedHunting.Read.All]
+      {MDE}/: [Machine.Read.All]
+  - name: Northwind Traders
+    id: {NORTHWIND}
+    aud: app_id
+    grants:
+      {M365D}: [Incident.Read.All]
+  - {{ name: Tailspin Toys, id: {TAILSPIN}, failure: not_consented }}
+  - {{ name: Wingtip Toys, id: {WINGTIP}, failure: disabled }}
+  - {{ name: Adatum, id: {ADATUM}, missing_resources: [{MDE}] }}
+  - name: Litware
+    id: {LITWARE}
+    throttle: {{ times: 2, retry_after: 7 }}
+    grants: {{ {M365D}: [Incident.Read.All] }}
+  - {{ name: Proseware, id: {PROSEWARE}, throttle: {{ times: 1, body: text }} }}
+  - {{ name: Fourth Coffee, id: {FOURTH_COFFEE}, transient: {{ times: 2, status: 502 }} }}
+  - {{ name: Woodgrove Bank, id: {WOODGROVE}, failure: hang }}
+  - {{ name: Alpine Ski House, id: {ALPINE}, failure: not_json }}
+  - {{ name: Trey Research, id: {TREY}, lie: other_tid }}
+  - {{ name: Coho Winery, id: {COHO}, lie: other_aud }}
+  - {{ name: Relecloud, id: {RELECLOUD}, lie: other_appid }}
+  - {{ name: Lamna Healthcare, id: {LAMNA}, lie: expired }}
+  - {{ name: Margie's Travel, id: {MARGIE}, failure: {{ aadsts: {{ code: 53003 }} }} }}
+  - name: Humongous Insurance
+    id: {HUMONGOUS}
+    failure: {{ aadsts: {{ code: 4242, error: interaction_required, message: Something new. }} }}
+  - {{ name: Slow Co, id: {SLOW}, latency_ms: 300 }}
+"#
+    );
+    Scenario::from_yaml("test-scenario.yaml", &text).unwrap()
+}
+
+async fn start() -> Sandbox {
+    Sandbox::start(
+        scenario(),
+        SecretString::from(SECRET),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// A token request's form fields.
+type Form = Vec<(&'static str, String)>;
+
+/// A correct v2 client-credentials form for `resource`.
+fn v2_form(resource: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", CLIENT_ID.to_owned()),
+        ("client_secret", SECRET.to_owned()),
+        ("scope", format!("{resource}/.default")),
+    ]
+}
+
+fn v1_form(resource: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", CLIENT_ID.to_owned()),
+        ("client_secret", SECRET.to_owned()),
+        ("resource", resource.to_owned()),
+    ]
+}
+
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    name: &'static str,
+    value: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    form.retain(|(k, _)| *k != name);
+    if let Some(v) = value {
+        form.push((name, v.to_owned()));
+    }
+    form
+}
+
+async fn post(sandbox: &Sandbox, path: &str, form: &[(&'static str, String)]) -> reqwest::Response {
+    client()
+        .post(format!("{}{path}", sandbox.base_url()))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token_v2(sandbox: &Sandbox, tenant: &str, resource: &str) -> reqwest::Response {
+    post(
+        sandbox,
+        &format!("/{tenant}/oauth2/v2.0/token"),
+        &v2_form(resource),
+    )
+    .await
+}
+
+fn segment(part: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// (header, claims) of a compact JWT.
+fn decode(jwt: &str) -> (Value, Value) {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jwt}");
+    (segment(parts[0]), segment(parts[1]))
+}
+
+async fn claims_of(response: reqwest::Response) -> Value {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    decode(body["access_token"].as_str().unwrap()).1
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Checks an AADSTS error answer against reference §4 and returns its body.
+async fn assert_aadsts(response: reqwest::Response, status: u16, error: &str, code: u64) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let request_id = response.headers()["x-ms-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "correlation_id",
+        "error",
+        "error_codes",
+        "error_description",
+        "error_uri",
+        "timestamp",
+        "trace_id",
+    ];
+    expected.sort_unstable();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort_unstable();
+    assert_eq!(keys_sorted, expected);
+    assert_eq!(body["error"], error, "{body}");
+    assert_eq!(body["error_codes"], serde_json::json!([code]), "{body}");
+    let trace = body["trace_id"].as_str().unwrap();
+    let correlation = body["correlation_id"].as_str().unwrap();
+    let timestamp = body["timestamp"].as_str().unwrap();
+    assert_eq!(trace, request_id);
+    assert!(uuid::Uuid::parse_str(trace).is_ok());
+    assert!(uuid::Uuid::parse_str(correlation).is_ok());
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%d %H:%M:%SZ").is_ok(),
+        "{timestamp}"
+    );
+    let description = body["error_description"].as_str().unwrap();
+    let prefix = format!("AADSTS{code}: ");
+    assert!(description.starts_with(&prefix), "{description}");
+    let tail =
+        format!("\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}");
+    assert!(description.ends_with(&tail), "{description:?}");
+    assert_eq!(
+        body["error_uri"],
+        format!("https://login.microsoftonline.com/error?code={code}")
+    );
+    body
+}
+
+fn message(body: &Value) -> &str {
+    body["error_description"]
+        .as_str()
+        .unwrap()
+        .split("\r\n")
+        .next()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn v2_success_is_a_signed_v1_token_with_the_granted_roles() {
+    let sandbox = start().await;
+    let before = now();
+    let response = token_v2(&sandbox, FABRIKAM, M365D).await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/json; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store, no-cache");
+    assert!(headers.contains_key("x-ms-request-id"));
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        ["access_token", "expires_in", "ext_expires_in", "token_type"]
+    );
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3599, "v2 numbers are JSON numbers");
+    assert_eq!(body["ext_expires_in"], 3599);
+
+    let jwt = body["access_token"].as_str().unwrap();
+    let (header, claims) = decode(jwt);
+    assert_eq!(header["typ"], "JWT");
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], header["x5t"]);
+    assert_eq!(header["kid"].as_str().unwrap().len(), 27);
+
+    assert_eq!(claims["aud"], M365D);
+    assert_eq!(
+        claims["iss"],
+        format!("https://sts.windows.net/{FABRIKAM}/")
+    );
+    assert_eq!(claims["idp"], claims["iss"]);
+    assert_eq!(claims["tid"], FABRIKAM);
+    assert_eq!(claims["appid"], CLIENT_ID);
+    assert_eq!(claims["appidacr"], "1");
+    assert_eq!(claims["idtyp"], "app");
+    assert_eq!(claims["ver"], "1.0");
+    assert_eq!(claims["oid"], claims["sub"]);
+    assert!(uuid::Uuid::parse_str(claims["oid"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["AdvancedHunting.Read.All", "Incident.Read.All"])
+    );
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!(iat >= before && iat <= now());
+    assert_eq!(claims["nbf"], iat);
+    assert_eq!(claims["exp"].as_i64().unwrap(), iat + 3599);
+
+    // The same object id on every request: it is the tenant's service principal.
+    let again = claims_of(token_v2(&sandbox, FABRIKAM, MDE).await).await;
+    assert_eq!(again["oid"], claims["oid"]);
+    assert_eq!(again["aud"], MDE);
+    assert_eq!(again["roles"], serde_json::json!(["Machine.Read.All"]));
+    sandbox.shutdown().await;
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256 verified by hand from a JWK, independent of the sandbox's code.
+fn verify_rs256(jwt: &str, jwk: &Value) -> bool {
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap();
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    // DER DigestInfo for SHA-256 (RFC 8017 §9.2).
+    let mut digest_info = vec![
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    digest_info.extend_from_slice(&Sha256::digest(signed.as_bytes()));
+    key.verify(
+        Pkcs1v15Sign::new_unprefixed(),
+        &digest_info,
+        &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+    )
+    .is_ok()
+}
+
+#[tokio::test]
+async fn tokens_verify_against_the_served_jwks_and_discovery_matches() {
+    let sandbox = start().await;
+    let base = sandbox.base_url();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(!base.ends_with('/'));
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let kid = decode(jwt).0["kid"].clone();
+
+    for path in [
+        "/common/discovery/keys".to_owned(),
+        format!("/{FABRIKAM}/discovery/v2.0/keys"),
+    ] {
+        let jwks: Value = client()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1, "{jwks}");
+        let jwk = &keys[0];
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(jwk["use"], "sig");
+        assert_eq!(jwk["kid"], kid);
+        assert_eq!(jwk["x5t"], kid);
+        assert!(verify_rs256(jwt, jwk), "{path}");
+        // A token altered after signing must not verify.
+        let (h, rest) = jwt.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        let forged_claims = URL_SAFE_NO_PAD.encode(r#"{"roles":["Machine.Isolate"]}"#);
+        assert!(!verify_rs256(&format!("{h}.{forged_claims}.{sig}"), jwk));
+    }
+
+    let v1: Value = client()
+        .get(format!(
+            "{base}/fabrikam.onmicrosoft.com/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v1["issuer"], format!("https://sts.windows.net/{FABRIKAM}/"));
+    assert_eq!(
+        decode(jwt).1["iss"],
+        v1["issuer"],
+        "tokens carry the v1 issuer"
+    );
+    assert_eq!(
+        v1["token_endpoint"],
+        format!("{base}/fabrikam.onmicrosoft.com/oauth2/token")
+    );
+    assert_eq!(v1["jwks_uri"], format!("{base}/common/discovery/keys"));
+
+    let v2: Value = client()
+        .get(format!(
+            "{base}/{FABRIKAM}/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v2["issuer"],
+        format!("https://login.microsoftonline.com/{FABRIKAM}/v2.0")
+    );
+    assert_eq!(
+        v2["token_endpoint"],
+        format!("{base}/{FABRIKAM}/oauth2/v2.0/token")
+    );
+    assert_eq!(
+        v2["jwks_uri"],
+        format!("{base}/{FABRIKAM}/discovery/v2.0/keys")
+    );
+
+    let unknown = client()
+        .get(format!(
+            "{base}/nowhere.example/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_aadsts(unknown, 400, "invalid_request", 90002).await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn v1_success_has_numbers_as_strings_and_the_resource() {
+    let sandbox = start().await;
+    let before = now();
+    let response = post(
+        &sandbox,
+        "/fabrikam.onmicrosoft.com/oauth2/token",
+        &v1_form(MDE),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "access_token",
+            "expires_in",
+            "expires_on",
+            "ext_expires_in",
+            "not_before",
+            "resource",
+            "token_type"
+        ]
+    );
+    assert_eq!(body["expires_in"], "3599", "v1 numbers are JSON strings");
+    assert_eq!(body["ext_expires_in"], "3599");
+    assert_eq!(body["resource"], MDE);
+    let not_before: i64 = body["not_before"].as_str().unwrap().parse().unwrap();
+    let expires_on: i64 = body["expires_on"].as_str().unwrap().parse().unwrap();
+    assert!(not_before >= before);
+    assert_eq!(expires_on, not_before + 3599);
+    let claims = decode(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(
+        claims["tid"], FABRIKAM,
+        "a domain tenant's token carries its GUID"
+    );
+    assert_eq!(claims["ver"], "1.0");
+    assert_eq!(claims["roles"], serde_json::json!(["Machine.Read.All"]));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn nothing_granted_means_no_roles_claim_and_aud_can_be_the_app_id() {
+    let sandbox = start().await;
+    let claims = claims_of(token_v2(&sandbox, NORTHWIND, MDE).await).await;
+    assert!(claims.get("roles").is_none(), "{claims}");
+    assert_eq!(claims["aud"], "fc780465-2017-40d4-a0c5-307022471b92");
+    let claims = claims_of(token_v2(&sandbox, NORTHWIND, M365D).await).await;
+    assert_eq!(claims["aud"], "8ee8fdad-f234-4243-8f3b-15c294843740");
+    assert_eq!(claims["roles"], serde_json::json!(["Incident.Read.All"]));
+    // Graph is a known resource; consented, nothing granted.
+    let claims = claims_of(token_v2(&sandbox, FABRIKAM, GRAPH).await).await;
+    assert!(claims.get("roles").is_none(), "{claims}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_checks_answer_as_entra_does() {
+    let sandbox = start().await;
+    let v2 = format!("/{FABRIKAM}/oauth2/v2.0/token");
+    let v1 = format!("/{FABRIKAM}/oauth2/token");
+    let form = v2_form(M365D);
+    let cases: Vec<(String, Form, u16, &str, u64, &str)> = vec![
+        (
+            v2.clone(),
+            with(form.clone(), "grant_type", Some("password")),
+            400,
+            "unsupported_grant_type",
+            70003,
+            "unsupported grant type 'password'",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "grant_type", None),
+            400,
+            "invalid_request",
+            900144,
+            "'grant_type'",
+        ),
+        (
+            "/common/oauth2/v2.0/token".to_owned(),
+            form.clone(),
+            400,
+            "invalid_request",
+            9001023,
+            "/common or /consumers",
+        ),
+        (
+            "/organizations/oauth2/token".to_owned(),
+            v1_form(M365D),
+            400,
+            "invalid_request",
+            9001023,
+            "/organizations",
+        ),
+        (
+            "/consumers/oauth2/v2.0/token".to_owned(),
+            form.clone(),
+            400,
+            "invalid_request",
+            9001023,
+            "/common or /consumers",
+        ),
+        (
+            "/northwind.example/oauth2/v2.0/token".to_owned(),
+            form.clone(),
+            400,
+            "invalid_request",
+            90002,
+            "Tenant 'northwind.example' not found",
+        ),
+        (
+            "/c0ffee00-0000-4000-8000-000000000000/oauth2/token".to_owned(),
+            v1_form(M365D),
+            400,
+            "invalid_request",
+            90002,
+            "not found",
+        ),
+        (
+            "/fabrikam/oauth2/v2.0/token".to_owned(),
+            form.clone(),
+            400,
+            "invalid_request",
+            900023,
+            "'fabrikam' is neither a valid DNS name",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "scope", Some(M365D)),
+            400,
+            "invalid_scope",
+            1002012,
+            "/.default suffixed",
+        ),
+        (
+            v2.clone(),
+            with(
+                form.clone(),
+                "scope",
+                Some(&format!("{M365D}/.default {GRAPH}/.default")),
+            ),
+            400,
+            "invalid_scope",
+            700022,
+            "more than one resource",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "resource", Some(M365D)),
+            400,
+            "invalid_request",
+            901002,
+            "'resource' request parameter is not supported",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "scope", None),
+            400,
+            "invalid_request",
+            900144,
+            "'scope'",
+        ),
+        (
+            v1.clone(),
+            with(v1_form(M365D), "resource", None),
+            400,
+            "invalid_request",
+            900144,
+            "'resource'",
+        ),
+        (
+            v2.clone(),
+            with(
+                form.clone(),
+                "client_id",
+                Some("00000000-1111-4222-8333-444444444444"),
+            ),
+            400,
+            "unauthorized_client",
+            700016,
+            "Application with identifier '00000000-1111-4222-8333-444444444444' was not found in the directory 'Fabrikam'",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "client_secret", None),
+            401,
+            "invalid_client",
+            7000216,
+            "'client_assertion', 'client_secret' or 'request' is required",
+        ),
+        (
+            v2.clone(),
+            with(form.clone(), "client_secret", Some("wrong-secret")),
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided",
+        ),
+        (
+            v1.clone(),
+            with(v1_form(M365D), "client_secret", Some(&format!("{SECRET}x"))),
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided",
+        ),
+        (
+            v2.clone(),
+            v2_form("api://9a8b7c6d-0000-0000-0000-000000000000"),
+            400,
+            "invalid_resource",
+            500011,
+            "The resource principal named api://9a8b7c6d-0000-0000-0000-000000000000 was not found in the tenant named Fabrikam",
+        ),
+    ];
+    for (path, form, status, error, code, needle) in cases {
+        let response = post(&sandbox, &path, &form).await;
+        let body = assert_aadsts(response, status, error, code).await;
+        assert!(
+            message(&body).contains(needle),
+            "{path} {code}: {}",
+            message(&body)
+        );
+    }
+
+    // A JSON body is not a form: Entra sees no grant_type.
+    let response = client()
+        .post(format!("{}{v2}", sandbox.base_url()))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_aadsts(response, 400, "invalid_request", 900144).await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn tenant_failures_carry_the_directory_name() {
+    let sandbox = start().await;
+    let body = assert_aadsts(
+        token_v2(&sandbox, TAILSPIN, M365D).await,
+        400,
+        "unauthorized_client",
+        700016,
+    )
+    .await;
+    assert!(message(&body).contains(&format!(
+        "Application with identifier '{CLIENT_ID}' was not found in the directory 'Tailspin Toys'"
+    )));
+    // Not consented wins over a wrong secret: Entra finds no app to check the secret against.
+    let response = post(
+        &sandbox,
+        &format!("/{TAILSPIN}/oauth2/v2.0/token"),
+        &with(v2_form(M365D), "client_secret", Some("wrong")),
+    )
+    .await;
+    assert_aadsts(response, 400, "unauthorized_client", 700016).await;
+
+    let body = assert_aadsts(
+        token_v2(&sandbox, WINGTIP, M365D).await,
+        400,
+        "unauthorized_client",
+        7000112,
+    )
+    .await;
+    assert_eq!(
+        message(&body),
+        format!("AADSTS7000112: Application '{CLIENT_ID}'(Contoso SOC Connector) is disabled.")
+    );
+
+    // Resource missing is per resource: the tenant still answers for the others.
+    let body = assert_aadsts(
+        token_v2(&sandbox, ADATUM, MDE).await,
+        400,
+        "invalid_resource",
+        500011,
+    )
+    .await;
+    assert!(message(&body).contains(&format!(
+        "The resource principal named {MDE} was not found in the tenant named Adatum"
+    )));
+    assert_eq!(token_v2(&sandbox, ADATUM, M365D).await.status(), 200);
+
+    let body = assert_aadsts(
+        token_v2(&sandbox, MARGIE, M365D).await,
+        400,
+        "invalid_grant",
+        53003,
+    )
+    .await;
+    assert!(message(&body).contains("Conditional Access"));
+    let body = assert_aadsts(
+        token_v2(&sandbox, HUMONGOUS, M365D).await,
+        400,
+        "interaction_required",
+        4242,
+    )
+    .await;
+    assert_eq!(message(&body), "AADSTS4242: Something new.");
+    // A wrong secret is still a wrong secret in a tenant with a custom failure.
+    let response = post(
+        &sandbox,
+        &format!("/{MARGIE}/oauth2/v2.0/token"),
+        &with(v2_form(M365D), "client_secret", Some("wrong")),
+    )
+    .await;
+    assert_aadsts(response, 401, "invalid_client", 7000215).await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn correlation_id_echoes_the_client_request_id() {
+    let sandbox = start().await;
+    let id = "5d3c1b2a-9f8e-4d7c-8b6a-1234567890ab";
+    let response = client()
+        .post(format!(
+            "{}/{TAILSPIN}/oauth2/v2.0/token",
+            sandbox.base_url()
+        ))
+        .header("client-request-id", id)
+        .form(&v2_form(M365D))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["client-request-id"], id);
+    let body = assert_aadsts(response, 400, "unauthorized_client", 700016).await;
+    assert_eq!(body["correlation_id"], id);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_counts_per_tenant_and_resource_then_succeeds() {
+    let sandbox = start().await;
+    for _ in 0..2 {
+        let response = token_v2(&sandbox, LITWARE, M365D).await;
+        assert_eq!(response.headers()["retry-after"], "7");
+        assert_aadsts(response, 429, "temporarily_unavailable", 90055).await;
+    }
+    let claims = claims_of(token_v2(&sandbox, LITWARE, M365D).await).await;
+    assert_eq!(claims["roles"], serde_json::json!(["Incident.Read.All"]));
+    assert_eq!(token_v2(&sandbox, LITWARE, M365D).await.status(), 200);
+    // Another resource has its own counter.
+    assert_eq!(token_v2(&sandbox, LITWARE, MDE).await.status(), 429);
+
+    // Plain-text 429, Entra's default Retry-After.
+    let response = token_v2(&sandbox, PROSEWARE, M365D).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    assert_eq!(token_v2(&sandbox, PROSEWARE, M365D).await.status(), 200);
+
+    let counts = sandbox.requests_per_tenant();
+    assert_eq!(counts[LITWARE], 5);
+    assert_eq!(counts[PROSEWARE], 2);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn transient_errors_then_success() {
+    let sandbox = start().await;
+    for _ in 0..2 {
+        let response = token_v2(&sandbox, FOURTH_COFFEE, M365D).await;
+        assert_aadsts(response, 502, "temporarily_unavailable", 90033).await;
+    }
+    assert_eq!(token_v2(&sandbox, FOURTH_COFFEE, M365D).await.status(), 200);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json() {
+    let sandbox = start().await;
+    let response = token_v2(&sandbox, ALPINE, M365D).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("<!DOCTYPE html>"));
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_that_lie() {
+    let sandbox = start().await;
+    let claims = claims_of(token_v2(&sandbox, TREY, M365D).await).await;
+    let tid = claims["tid"].as_str().unwrap();
+    assert_ne!(tid, TREY);
+    assert!(uuid::Uuid::parse_str(tid).is_ok());
+    assert_eq!(claims["iss"], format!("https://sts.windows.net/{tid}/"));
+    assert_eq!(claims["aud"], M365D);
+
+    let claims = claims_of(token_v2(&sandbox, COHO, M365D).await).await;
+    assert_ne!(claims["aud"], M365D);
+    assert_ne!(claims["aud"], "8ee8fdad-f234-4243-8f3b-15c294843740");
+    assert_eq!(claims["tid"], COHO);
+    let claims = claims_of(token_v2(&sandbox, COHO, GRAPH).await).await;
+    assert_ne!(claims["aud"], GRAPH);
+
+    let claims = claims_of(token_v2(&sandbox, RELECLOUD, M365D).await).await;
+    assert_ne!(claims["appid"], CLIENT_ID);
+    assert_eq!(claims["tid"], RELECLOUD);
+
+    let claims = claims_of(token_v2(&sandbox, LAMNA, M365D).await).await;
+    assert!(claims["exp"].as_i64().unwrap() < now(), "{claims}");
+    assert_eq!(claims["tid"], LAMNA);
+    assert_eq!(claims["appid"], CLIENT_ID);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn latency_global_and_per_tenant() {
+    let sandbox = start().await;
+    let started = Instant::now();
+    assert_eq!(token_v2(&sandbox, SLOW, M365D).await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let started = Instant::now();
+    assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(300));
+    sandbox.set_latency(Duration::from_millis(250));
+    let started = Instant::now();
+    assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    sandbox.set_latency(Duration::ZERO);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hanging_tenant_never_answers_and_shutdown_still_returns() {
+    let sandbox = start().await;
+    let result = client()
+        .post(format!(
+            "{}/{WOODGROVE}/oauth2/v2.0/token",
+            sandbox.base_url()
+        ))
+        .timeout(Duration::from_millis(400))
+        .form(&v2_form(M365D))
+        .send()
+        .await;
+    assert!(result.unwrap_err().is_timeout());
+    // Another request left hanging while the sandbox stops.
+    let url = format!("{}/{WOODGROVE}/oauth2/v2.0/token", sandbox.base_url());
+    let pending =
+        tokio::spawn(async move { client().post(url).form(&v2_form(M365D)).send().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    sandbox.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let _ = pending.await;
+}
+
+#[tokio::test]
+async fn counts_and_log_are_served_and_hold_no_secret() {
+    let sandbox = start().await;
+    token_v2(&sandbox, FABRIKAM, M365D).await;
+    post(
+        &sandbox,
+        "/Fabrikam.onmicrosoft.com/oauth2/token",
+        &v1_form(MDE),
+    )
+    .await;
+    token_v2(&sandbox, TAILSPIN, M365D).await;
+    client()
+        .get(format!("{}/common/discovery/keys", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+
+    let counts = sandbox.requests_per_tenant();
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    assert_eq!(counts[FABRIKAM], 1);
+    assert_eq!(counts["fabrikam.onmicrosoft.com"], 1);
+    assert_eq!(counts[TAILSPIN], 1);
+
+    let log = sandbox.request_log();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[0].method, "POST");
+    assert_eq!(log[0].path, format!("/{FABRIKAM}/oauth2/v2.0/token"));
+    assert_eq!(log[0].tenant.as_deref(), Some(FABRIKAM));
+    assert_eq!(log[0].status, 200);
+    assert_eq!(log[2].status, 400);
+    assert_eq!(log[3].tenant.as_deref(), Some("common"));
+
+    let served: Value = client()
+        .get(format!("{}/_sandbox/requests", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served["requests_per_tenant"][FABRIKAM], 1);
+    assert_eq!(served["log"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        served["log"][1]["path"],
+        "/Fabrikam.onmicrosoft.com/oauth2/token"
+    );
+    assert!(!served.to_string().contains(SECRET));
+    assert!(!format!("{log:?}").contains(SECRET));
+    assert!(!format!("{sandbox:?}").contains(SECRET));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_loopback_listens() {
+    for addr in ["0.0.0.0:0", "192.0.2.1:0"] {
+        let err = Sandbox::start(
+            scenario(),
+            SecretString::from(SECRET),
+            addr.parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, SandboxError::NotLoopback(_)), "{err}");
+    }
+}
