@@ -51,13 +51,28 @@ struct SuccessBody {
     ext_expires_in: Option<Number>,
 }
 
-/// Reads a 2xx body: v2 (numbers) or v1 (numbers as strings). The error never quotes the body,
-/// which holds a token.
-pub(crate) fn parse_success(body: &str) -> Result<AccessToken, &'static str> {
-    let parsed: SuccessBody = serde_json::from_str(body)
-        .map_err(|_| "the success answer is not a token response (JSON with access_token)")?;
+/// Reads a 2xx body: v2 (numbers) or v1 (numbers as strings). The error never quotes a JSON body
+/// or anything that looks like it carries a token; an HTML page is quoted by its first line.
+pub(crate) fn parse_success(body: &str, content_type: &str) -> Result<AccessToken, String> {
+    let parsed: SuccessBody = match serde_json::from_str(body) {
+        Ok(parsed) => parsed,
+        Err(_) if serde_json::from_str::<Value>(body).is_ok() => {
+            return Err("the success answer is JSON without a usable access_token".to_owned());
+        }
+        Err(_) if body.contains("eyJ") => {
+            return Err(format!(
+                "the success answer is not JSON ({content_type}); not quoted, it may hold a token"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "the success answer is not JSON ({content_type}): {}",
+                excerpt(body)
+            ));
+        }
+    };
     if parsed.access_token.is_empty() {
-        return Err("the success answer has an empty access_token");
+        return Err("the success answer has an empty access_token".to_owned());
     }
     Ok(AccessToken {
         token_type: parsed.token_type.unwrap_or_else(|| "Bearer".to_owned()),
@@ -287,15 +302,25 @@ mod tests {
     #[test]
     fn success_bodies_v2_and_v1() {
         let v2 = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ.a.b"}"#;
-        let t = parse_success(v2).unwrap();
+        let t = parse_success(v2, "application/json").unwrap();
         assert_eq!(t.token.expose_secret(), "eyJ.a.b");
         assert_eq!((t.expires_in, t.ext_expires_in), (Some(3599), Some(3599)));
         let v1 = r#"{"token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599","expires_on":"1717050328","not_before":"1717046428","resource":"https://api.securitycenter.microsoft.com","access_token":"eyJ.c.d"}"#;
-        let t = parse_success(v1).unwrap();
+        let t = parse_success(v1, "application/json").unwrap();
         assert_eq!(t.expires_in, Some(3599));
         assert_eq!(t.token_type, "Bearer");
-        let err = parse_success(r#"{"access_token":123,"leak":"eyJ.secret"}"#).unwrap_err();
-        assert!(!err.contains("eyJ"));
-        assert!(parse_success(r#"{"access_token":""}"#).is_err());
+        let err = parse_success(r#"{"access_token":123,"leak":"eyJ.secret"}"#, "").unwrap_err();
+        assert_eq!(
+            err,
+            "the success answer is JSON without a usable access_token"
+        );
+        let err = parse_success("token=eyJ.secret", "text/plain").unwrap_err();
+        assert!(!err.contains("eyJ"), "{err}");
+        let err = parse_success("<!DOCTYPE html>\n<html>", "text/html").unwrap_err();
+        assert_eq!(
+            err,
+            "the success answer is not JSON (text/html): <!DOCTYPE html>"
+        );
+        assert!(parse_success(r#"{"access_token":""}"#, "").is_err());
     }
 }

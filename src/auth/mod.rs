@@ -202,7 +202,10 @@ impl TokenClient {
                 None => None,
             };
             let started = Instant::now();
-            let outcome = self.attempt(&url, &scope, attempts).await;
+            // Entra echoes `client-request-id` as the correlation id, so a log line can be matched
+            // with what Microsoft support sees.
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let outcome = self.attempt(&url, &scope, &request_id, attempts).await;
             drop(permit);
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (status, again) = match &outcome {
@@ -210,7 +213,7 @@ impl TokenClient {
                 Attempt::Done(Err(e)) => (e.status().to_string(), false),
                 Attempt::Again { error, .. } => (error.to_entra_error().error, true),
             };
-            tracing::debug!(tenant, resource, attempt = attempts, elapsed_ms, outcome = %status, retry = again, "token request");
+            tracing::debug!(tenant, resource, attempt = attempts, elapsed_ms, outcome = %status, retry = again, request_id, "token request");
             if let Some(gate) = gate {
                 if matches!(&outcome, Attempt::Done(Err(e)) if e.status() == Status::CredentialRejected)
                 {
@@ -245,7 +248,7 @@ impl TokenClient {
         }
     }
 
-    async fn attempt(&self, url: &Url, scope: &str, attempts: u32) -> Attempt {
+    async fn attempt(&self, url: &Url, scope: &str, request_id: &str, attempts: u32) -> Attempt {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
@@ -256,6 +259,7 @@ impl TokenClient {
             .http
             .post(url.clone())
             .timeout(self.policy.timeout)
+            .header("client-request-id", request_id)
             .form(&form)
             .send()
             .await;
@@ -265,25 +269,31 @@ impl TokenClient {
         };
         let http_status = response.status().as_u16();
         let retry_after = classify::retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .to_owned();
         let body = match response.text().await {
             Ok(body) => body,
             Err(e) => return self.transport(&e, attempts),
         };
         if (200..300).contains(&http_status) {
-            return Attempt::Done(classify::parse_success(&body).map_err(|why| {
-                TokenError::Rejected {
+            return Attempt::Done(
+                classify::parse_success(&body, &content_type).map_err(|why| TokenError::Rejected {
                     status: Status::Error,
                     detail: Box::new(EntraError {
                         code: None,
                         error: "unexpected_response".to_owned(),
-                        message: why.to_owned(),
+                        message: why,
                         trace_id: None,
                         correlation_id: None,
                         http_status: Some(http_status),
                     }),
                     attempts,
-                }
-            }));
+                }),
+            );
         }
         let failure = classify::classify_error(http_status, &body);
         match failure.disposition {

@@ -193,7 +193,14 @@ fn select(manifest: &Manifest, filters: &[String]) -> Result<Vec<usize>, VerifyE
                     (score, t)
                 })
                 .filter(|(score, _)| *score >= 0.8)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
+                // On a tie the earlier tenant in the manifest wins.
+                .fold(
+                    None::<(f64, &crate::model::Tenant)>,
+                    |best, (score, t)| match best {
+                        Some((top, _)) if top >= score => best,
+                        _ => Some((score, t)),
+                    },
+                )
                 .map(|(_, t)| t.name.clone());
             return Err(VerifyError::UnknownTenant {
                 needle: needle.clone(),
