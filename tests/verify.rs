@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use consentry::auth::{self, RetryPolicy};
@@ -117,6 +117,7 @@ fn manifest(tenants: Vec<Tenant>) -> Manifest {
 }
 
 fn scenario(tenants: &str) -> Scenario {
+    capture();
     let text =
         format!("app:\n  client_id: {CLIENT}\n  name: Contoso SOC Connector\ntenants:\n{tenants}");
     Scenario::from_yaml("test.sandbox.yaml", &text).unwrap()
@@ -746,6 +747,25 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+static CAPTURED: OnceLock<Captured> = OnceLock::new();
+
+/// Every test's logs, at TRACE, into one buffer the leak test searches. Global and installed before
+/// any test logs: a per-test (thread-local) subscriber races with tracing's callsite cache when
+/// tests run in parallel.
+fn capture() -> &'static Captured {
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    })
+}
+
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().write(buf)
@@ -764,16 +784,6 @@ async fn the_secret_and_tokens_reach_no_log_report_or_error() {
         granted("Lamna", &guid(4), "    failure: not_json\n"),
     ]
     .concat();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // #[tokio::test] runs on one thread: the sandbox, the client and their spawned tasks all log
-    // through this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
     let sandbox = sandbox(scenario(&tenants)).await;
     let manifest = manifest(vec![
         tenant("Fabrikam", &guid(1), BOTH),
@@ -793,7 +803,7 @@ async fn the_secret_and_tokens_reach_no_log_report_or_error() {
     .await
     .unwrap();
     sandbox.shutdown().await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(capture().0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("token request"),
         "debug logs were captured: {logs}"
