@@ -1,0 +1,361 @@
+//! The AADSTS error codes consentry understands (reference §4): what each means for a partner,
+//! which verify status it becomes, and what to do about it.
+//!
+//! One table serves both the token client's error classification and `consentry explain`, so the
+//! advice a partner reads in a report is the advice `explain` prints.
+
+use crate::verify::report::Status;
+
+/// What the token client does when Entra answers with a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// A final answer about the tenant: report this status.
+    Final(Status),
+    /// Throttling or a transient fault: retry with backoff (and report `error` if retries run out).
+    Retry,
+}
+
+/// One AADSTS code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The number after `AADSTS`.
+    pub code: u32,
+    /// What Entra means by it, in a sentence.
+    pub meaning: &'static str,
+    /// What consentry does with it.
+    pub disposition: Disposition,
+    /// What to tell the partner.
+    pub advice: &'static str,
+}
+
+impl Entry {
+    /// `AADSTS` followed by the number, as reports spell it.
+    pub fn name(&self) -> String {
+        format!("AADSTS{}", self.code)
+    }
+}
+
+const NOT_CONSENTED: &str = "Send this tenant its admin-consent link (`consentry plan`) and have a Global \
+Administrator approve it. If the tenant did consent, check the tenant id and the app's client id.";
+
+const CREDENTIAL: &str = "Fix the app's credential in the home tenant (a new client secret or \
+certificate on the app registration, and in the secret source the manifest names). This affects \
+every tenant, so no tenant was checked after it.";
+
+const TENANT: &str = "Check the tenant id (GUID or verified domain) in the manifest, and that the \
+manifest's `cloud` is the tenant's national cloud.";
+
+const REQUEST_SHAPE: &str = "consentry sent a request Entra refuses. Please report it as a bug, \
+with the trace and correlation ids.";
+
+const fn entry(code: u32, meaning: &'static str, status: Status, advice: &'static str) -> Entry {
+    Entry {
+        code,
+        meaning,
+        disposition: Disposition::Final(status),
+        advice,
+    }
+}
+
+const fn retry(code: u32, meaning: &'static str, advice: &'static str) -> Entry {
+    Entry {
+        code,
+        meaning,
+        disposition: Disposition::Retry,
+        advice,
+    }
+}
+
+/// Every code consentry knows, sorted by number.
+pub const TABLE: &[Entry] = &[
+    retry(
+        50196,
+        "Entra detected a request loop: the same request was sent too often in a short time.",
+        "consentry retries with backoff; if it persists, run again later or lower --concurrency.",
+    ),
+    entry(
+        53003,
+        "Access was blocked by a Conditional Access policy in the customer's tenant.",
+        Status::Error,
+        "Ask the customer to exclude the app's service principal from the Conditional Access policy \
+that blocks it (workload identity policies apply to app-only sign-ins).",
+    ),
+    entry(
+        65001,
+        "Consent was not given for the app in this tenant.",
+        Status::NotConsented,
+        NOT_CONSENTED,
+    ),
+    entry(
+        70021,
+        "No federated identity credential on the app matches the presented assertion.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        90002,
+        "The tenant was not found: it does not exist, or has no active subscription.",
+        Status::TenantNotFound,
+        TENANT,
+    ),
+    retry(
+        90033,
+        "A transient error occurred in Entra.",
+        "consentry retries with backoff; if it persists, run again later.",
+    ),
+    entry(
+        90038,
+        "The tenant belongs to another national cloud than the one asked.",
+        Status::TenantNotFound,
+        TENANT,
+    ),
+    retry(
+        90055,
+        "Entra is throttling requests from this app.",
+        "consentry retries honouring Retry-After; if it persists, lower --concurrency.",
+    ),
+    entry(
+        500011,
+        "The resource API has no service principal in the tenant.",
+        Status::ResourceMissing,
+        "The tenant has not provisioned that Defender service (no licence, or never opened the \
+portal), or the resource URI or cloud is wrong. Ask the customer to activate the service, then \
+consent again.",
+    ),
+    entry(
+        700011,
+        "The app was not found in the tenant's directory.",
+        Status::NotConsented,
+        NOT_CONSENTED,
+    ),
+    entry(
+        700016,
+        "The app has no service principal in the tenant: it was never consented there.",
+        Status::NotConsented,
+        NOT_CONSENTED,
+    ),
+    entry(
+        700022,
+        "The request named more than one resource; client credentials allow one per request.",
+        Status::Error,
+        REQUEST_SHAPE,
+    ),
+    entry(
+        700024,
+        "The client assertion is outside its validity window (expired or not yet valid).",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        700027,
+        "The client assertion's signature does not match any certificate registered on the app.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        700211,
+        "No federated identity credential on the app matches the assertion's issuer.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        700213,
+        "No federated identity credential on the app matches the assertion's subject.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        900023,
+        "The tenant identifier is malformed: neither a GUID nor a domain.",
+        Status::TenantNotFound,
+        TENANT,
+    ),
+    entry(
+        901002,
+        "The v2 endpoint refused a `resource` parameter (v2 wants `scope`).",
+        Status::Error,
+        REQUEST_SHAPE,
+    ),
+    entry(
+        1002012,
+        "The scope is not valid: client credentials need `{resource}/.default`.",
+        Status::Error,
+        REQUEST_SHAPE,
+    ),
+    entry(
+        7000112,
+        "The app (or the resource) is disabled in the tenant.",
+        Status::Disabled,
+        "The customer disabled the enterprise app (Enterprise applications → Properties → \
+\"Enabled for users to sign in?\"). Ask them to enable it again.",
+    ),
+    entry(
+        7000215,
+        "The client secret is not valid for this app.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        7000218,
+        "The request carried no client secret or assertion.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        7000222,
+        "The client secret has expired.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        7002137,
+        "The federated assertion's audience does not match the app's federated credential.",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        7002138,
+        "The federated assertion was rejected (invalid or expired token from the external issuer).",
+        Status::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        9001023,
+        "The `common` (or `organizations`) endpoint was used for client credentials; a tenant is required.",
+        Status::Error,
+        REQUEST_SHAPE,
+    ),
+];
+
+/// Parses `AADSTS700016`, `aadsts700016` or `700016` into the number.
+pub fn parse_code(input: &str) -> Option<u32> {
+    let input = input.trim();
+    let digits = match input.get(..6) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("aadsts") => &input[6..],
+        _ => input,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The entry for a code written as `AADSTS700016` or `700016`, when consentry knows it.
+pub fn lookup(code: &str) -> Option<&'static Entry> {
+    parse_code(code).and_then(lookup_number)
+}
+
+/// The entry for a code number.
+pub fn lookup_number(code: u32) -> Option<&'static Entry> {
+    TABLE.iter().find(|e| e.code == code)
+}
+
+/// What `consentry explain` prints for a known code.
+pub fn render_explain(entry: &Entry) -> String {
+    let outcome = match entry.disposition {
+        Disposition::Final(status) => format!("verify reports the tenant as `{status}`"),
+        Disposition::Retry => "verify retries with backoff; `error` if retries run out".to_owned(),
+    };
+    format!(
+        "{name}\n  meaning: {meaning}\n  consentry: {outcome}\n  what to do: {advice}\n  docs: https://login.microsoftonline.com/error?code={code}\n",
+        name = entry.name(),
+        meaning = entry.meaning,
+        advice = entry.advice,
+        code = entry.code,
+    )
+}
+
+/// Why `explain` has nothing to say about its input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExplainError {
+    /// Not an AADSTS code at all.
+    #[error("`{0}` is not an AADSTS code: write it as AADSTS700016 or 700016")]
+    NotACode(String),
+    /// A well-formed code consentry does not know.
+    #[error(
+        "AADSTS{0} is not in consentry's table; Microsoft describes it at https://login.microsoftonline.com/error?code={0} (verify reports it as `error` with Entra's own message)"
+    )]
+    Unknown(u32),
+}
+
+/// `consentry explain INPUT`: the rendered entry, or a clear error for malformed or unknown codes.
+pub fn explain(input: &str) -> Result<String, ExplainError> {
+    let code = parse_code(input).ok_or_else(|| {
+        let shown: String = input.chars().take(40).collect();
+        ExplainError::NotACode(shown)
+    })?;
+    lookup_number(code)
+        .map(render_explain)
+        .ok_or(ExplainError::Unknown(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_accepts_both_spellings() {
+        assert_eq!(lookup("AADSTS700016").map(|e| e.code), Some(700016));
+        assert_eq!(lookup("aadsts700016").map(|e| e.code), Some(700016));
+        assert_eq!(lookup(" 700016 ").map(|e| e.code), Some(700016));
+        assert_eq!(lookup("AADSTS").map(|e| e.code), None);
+        assert_eq!(lookup("70001x").map(|e| e.code), None);
+        assert_eq!(lookup("123").map(|e| e.code), None);
+    }
+
+    #[test]
+    fn table_is_sorted_unique_and_covers_reference_section_4() {
+        let codes: Vec<u32> = TABLE.iter().map(|e| e.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "TABLE must be sorted and unique");
+        let expect = [
+            (700016, Disposition::Final(Status::NotConsented)),
+            (700011, Disposition::Final(Status::NotConsented)),
+            (65001, Disposition::Final(Status::NotConsented)),
+            (7000112, Disposition::Final(Status::Disabled)),
+            (500011, Disposition::Final(Status::ResourceMissing)),
+            (90002, Disposition::Final(Status::TenantNotFound)),
+            (900023, Disposition::Final(Status::TenantNotFound)),
+            (90038, Disposition::Final(Status::TenantNotFound)),
+            (53003, Disposition::Final(Status::Error)),
+            (50196, Disposition::Retry),
+            (90055, Disposition::Retry),
+            (90033, Disposition::Retry),
+        ];
+        for (code, disposition) in expect {
+            assert_eq!(
+                lookup_number(code).map(|e| e.disposition),
+                Some(disposition)
+            );
+        }
+        for code in [
+            7000215, 7000222, 700027, 700024, 7000218, 70021, 700211, 700213, 7002137, 7002138,
+        ] {
+            assert_eq!(
+                lookup_number(code).map(|e| e.disposition),
+                Some(Disposition::Final(Status::CredentialRejected)),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn explain_renders_known_and_refuses_unknown_clearly() {
+        let text = explain("AADSTS7000112").unwrap();
+        assert!(text.starts_with("AADSTS7000112\n"), "{text}");
+        assert!(text.contains("`disabled`"), "{text}");
+        assert_eq!(explain("999999"), Err(ExplainError::Unknown(999999)));
+        assert!(
+            ExplainError::Unknown(999999)
+                .to_string()
+                .contains("error?code=999999")
+        );
+        assert!(matches!(explain("hello"), Err(ExplainError::NotACode(_))));
+        assert!(matches!(
+            explain("99999999999999999999999"),
+            Err(ExplainError::NotACode(_))
+        ));
+    }
+}

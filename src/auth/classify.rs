@@ -1,0 +1,326 @@
+//! What a token endpoint's answer means (reference §4): a token, a final status for the tenant, or
+//! "try again". Pure functions over the HTTP status and body, so every case is unit-tested.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::aadsts::{self, Disposition};
+use crate::verify::report::{EntraError, Status};
+
+use super::AccessToken;
+
+/// The longest excerpt of an unexpected body kept in a report.
+const MAX_EXCERPT: usize = 200;
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<String>,
+    error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Vec<Value>,
+    trace_id: Option<String>,
+    correlation_id: Option<String>,
+}
+
+/// A number Entra may send as a JSON number (v2) or a string (v1).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Int(u64),
+    Text(String),
+}
+
+impl Number {
+    fn get(&self) -> Option<u64> {
+        match self {
+            Number::Int(n) => Some(*n),
+            Number::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+// No Debug on purpose: it holds the token in the clear until it is wrapped.
+#[derive(Deserialize)]
+struct SuccessBody {
+    access_token: String,
+    token_type: Option<String>,
+    expires_in: Option<Number>,
+    ext_expires_in: Option<Number>,
+}
+
+/// Reads a 2xx body: v2 (numbers) or v1 (numbers as strings). The error never quotes a JSON body
+/// or anything that looks like it carries a token; an HTML page is quoted by its first line.
+pub(crate) fn parse_success(body: &str, content_type: &str) -> Result<AccessToken, String> {
+    let parsed: SuccessBody = match serde_json::from_str(body) {
+        Ok(parsed) => parsed,
+        Err(_) if serde_json::from_str::<Value>(body).is_ok() => {
+            return Err("the success answer is JSON without a usable access_token".to_owned());
+        }
+        Err(_) if body.contains("eyJ") => {
+            return Err(format!(
+                "the success answer is not JSON ({content_type}); not quoted, it may hold a token"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "the success answer is not JSON ({content_type}): {}",
+                excerpt(body)
+            ));
+        }
+    };
+    if parsed.access_token.is_empty() {
+        return Err("the success answer has an empty access_token".to_owned());
+    }
+    Ok(AccessToken {
+        token_type: parsed.token_type.unwrap_or_else(|| "Bearer".to_owned()),
+        expires_in: parsed.expires_in.as_ref().and_then(Number::get),
+        ext_expires_in: parsed.ext_expires_in.as_ref().and_then(Number::get),
+        token: SecretString::from(parsed.access_token),
+    })
+}
+
+/// What a failed answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// Retry, or report this status.
+    pub disposition: Disposition,
+    /// What Entra said, for the report.
+    pub detail: EntraError,
+}
+
+/// The first line of an `error_description`: Entra separates the trace/correlation/timestamp
+/// lines with `\r\n`, or with plain spaces.
+fn first_line(text: &str) -> &str {
+    let mut end = text.len();
+    for separator in ["\r\n", "\n", " Trace ID:", " Trace ID :"] {
+        if let Some(i) = text.find(separator) {
+            end = end.min(i);
+        }
+    }
+    text[..end].trim()
+}
+
+/// `AADSTS700016: Application ...` → (`700016`, `Application ...`).
+fn split_code(description: &str) -> (Option<u32>, &str) {
+    let Some(rest) = description.strip_prefix("AADSTS") else {
+        return (None, description);
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let code = rest[..digits].parse().ok();
+    let message = rest[digits..].trim_start_matches(':').trim_start();
+    (code, if code.is_some() { message } else { description })
+}
+
+fn excerpt(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    match line {
+        None => "(empty body)".to_owned(),
+        Some(line) if line.chars().count() > MAX_EXCERPT => {
+            let cut: String = line.chars().take(MAX_EXCERPT).collect();
+            format!("{cut}…")
+        }
+        Some(line) => line.to_owned(),
+    }
+}
+
+fn transient(http_status: u16) -> bool {
+    http_status == 429 || http_status >= 500
+}
+
+/// Classifies an error answer: by `error_codes[0]`, then the `AADSTSnnnn` prefix of
+/// `error_description`, then `error`, then the HTTP status. Never fails: a body that is not JSON
+/// becomes `error` with the body's first line.
+pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
+    let Ok(parsed) = serde_json::from_str::<ErrorBody>(body) else {
+        return Failure {
+            disposition: if transient(http_status) {
+                Disposition::Retry
+            } else {
+                Disposition::Final(Status::Error)
+            },
+            detail: EntraError {
+                code: None,
+                error: "unexpected_response".to_owned(),
+                message: format!("HTTP {http_status}, not an OAuth error: {}", excerpt(body)),
+                trace_id: None,
+                correlation_id: None,
+                http_status: Some(http_status),
+            },
+        };
+    };
+    let description = parsed.error_description.as_deref().unwrap_or("");
+    let (prefix_code, message) = split_code(first_line(description));
+    let listed = parsed.error_codes.first().and_then(|v| match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => aadsts::parse_code(s),
+        _ => None,
+    });
+    let code = listed.or(prefix_code);
+    let error = parsed.error.unwrap_or_else(|| "unknown_error".to_owned());
+    let disposition = match code.and_then(aadsts::lookup_number) {
+        Some(entry) => entry.disposition,
+        None if transient(http_status) || error == "temporarily_unavailable" => Disposition::Retry,
+        // Without a code we know, `invalid_client` still means the credential (HTTP 401).
+        None if code.is_none() && error == "invalid_client" => {
+            Disposition::Final(Status::CredentialRejected)
+        }
+        None => Disposition::Final(Status::Error),
+    };
+    let message = if message.is_empty() {
+        format!("HTTP {http_status}, {error}")
+    } else {
+        message.to_owned()
+    };
+    Failure {
+        disposition,
+        detail: EntraError {
+            code: code.map(|c| format!("AADSTS{c}")),
+            error,
+            message,
+            trace_id: parsed.trace_id,
+            correlation_id: parsed.correlation_id,
+            http_status: Some(http_status),
+        },
+    }
+}
+
+/// Extracts a usable `Retry-After`, if the answer carried one.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    super::backoff::parse_retry_after(value, chrono::Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    const REFERENCE_BODY: &str = r#"{"error":"unauthorized_client",
+ "error_description":"AADSTS700016: Application with identifier 'x' was not found in the directory 'Fabrikam'. This can happen if the application has not been installed.\r\nTrace ID: 0c1d\r\nCorrelation ID: 9e8f\r\nTimestamp: 2026-01-09 02:02:12Z",
+ "error_codes":[700016],"timestamp":"2026-01-09 02:02:12Z","trace_id":"0c1d","correlation_id":"9e8f",
+ "error_uri":"https://login.microsoftonline.com/error?code=700016"}"#;
+
+    #[test]
+    fn reference_error_body_is_not_consented_with_ids_kept() {
+        let f = classify_error(400, REFERENCE_BODY);
+        assert_eq!(f.disposition, Disposition::Final(Status::NotConsented));
+        assert_eq!(f.detail.code.as_deref(), Some("AADSTS700016"));
+        assert_eq!(f.detail.error, "unauthorized_client");
+        assert_eq!(
+            f.detail.message,
+            "Application with identifier 'x' was not found in the directory 'Fabrikam'. This can happen if the application has not been installed."
+        );
+        assert_eq!(f.detail.trace_id.as_deref(), Some("0c1d"));
+        assert_eq!(f.detail.correlation_id.as_deref(), Some("9e8f"));
+        assert_eq!(f.detail.http_status, Some(400));
+    }
+
+    #[test]
+    fn falls_back_to_description_prefix_then_error_field() {
+        let spaces = r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found. Trace ID: 1 Correlation ID: 2 Timestamp: 3"}"#;
+        let f = classify_error(400, spaces);
+        assert_eq!(f.disposition, Disposition::Final(Status::TenantNotFound));
+        assert_eq!(f.detail.code.as_deref(), Some("AADSTS90002"));
+        assert_eq!(f.detail.message, "Tenant 'x' not found.");
+
+        let bare = r#"{"error":"invalid_client","error_description":"bad secret"}"#;
+        let f = classify_error(401, bare);
+        assert_eq!(
+            f.disposition,
+            Disposition::Final(Status::CredentialRejected)
+        );
+        assert_eq!(f.detail.code, None);
+
+        let codes_win =
+            r#"{"error":"x","error_description":"AADSTS90002: no","error_codes":[7000215]}"#;
+        assert_eq!(
+            classify_error(401, codes_win).disposition,
+            Disposition::Final(Status::CredentialRejected)
+        );
+    }
+
+    #[test]
+    fn retryable_codes_and_statuses() {
+        for code in [50196, 90055, 90033] {
+            let body = format!(r#"{{"error":"temporarily_unavailable","error_codes":[{code}]}}"#);
+            assert_eq!(classify_error(400, &body).disposition, Disposition::Retry);
+        }
+        assert_eq!(
+            classify_error(429, "Too Many Requests").disposition,
+            Disposition::Retry
+        );
+        assert_eq!(
+            classify_error(503, "<html>").disposition,
+            Disposition::Retry
+        );
+        assert_eq!(
+            classify_error(500, r#"{"error":"server_error"}"#).disposition,
+            Disposition::Retry
+        );
+    }
+
+    #[test]
+    fn unknown_codes_and_garbage_are_errors_with_raw_detail() {
+        let body = r#"{"error":"invalid_request","error_description":"AADSTS9999999: Something new.\r\nTrace ID: t","error_codes":[9999999]}"#;
+        let f = classify_error(400, body);
+        assert_eq!(f.disposition, Disposition::Final(Status::Error));
+        assert_eq!(f.detail.code.as_deref(), Some("AADSTS9999999"));
+        assert_eq!(f.detail.message, "Something new.");
+
+        let f = classify_error(400, "\n  <html><body>Bad gateway</body></html>\nmore");
+        assert_eq!(f.disposition, Disposition::Final(Status::Error));
+        assert_eq!(f.detail.code, None);
+        assert_eq!(f.detail.error, "unexpected_response");
+        assert_eq!(
+            f.detail.message,
+            "HTTP 400, not an OAuth error: <html><body>Bad gateway</body></html>"
+        );
+        let long = "x".repeat(1000);
+        assert!(classify_error(400, &long).detail.message.chars().count() < 260);
+        assert!(
+            classify_error(400, "")
+                .detail
+                .message
+                .ends_with("(empty body)")
+        );
+        // Odd shapes of JSON never panic.
+        for odd in [
+            "[]",
+            "null",
+            r#"{"error_codes":"x"}"#,
+            r#"{"error_codes":[-1]}"#,
+            "{\"error_description\":\"AADSTS\"}",
+        ] {
+            let f = classify_error(400, odd);
+            assert_eq!(f.disposition, Disposition::Final(Status::Error), "{odd}");
+        }
+    }
+
+    #[test]
+    fn success_bodies_v2_and_v1() {
+        let v2 = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ.a.b"}"#;
+        let t = parse_success(v2, "application/json").unwrap();
+        assert_eq!(t.token.expose_secret(), "eyJ.a.b");
+        assert_eq!((t.expires_in, t.ext_expires_in), (Some(3599), Some(3599)));
+        let v1 = r#"{"token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599","expires_on":"1717050328","not_before":"1717046428","resource":"https://api.securitycenter.microsoft.com","access_token":"eyJ.c.d"}"#;
+        let t = parse_success(v1, "application/json").unwrap();
+        assert_eq!(t.expires_in, Some(3599));
+        assert_eq!(t.token_type, "Bearer");
+        let err = parse_success(r#"{"access_token":123,"leak":"eyJ.secret"}"#, "").unwrap_err();
+        assert_eq!(
+            err,
+            "the success answer is JSON without a usable access_token"
+        );
+        let err = parse_success("token=eyJ.secret", "text/plain").unwrap_err();
+        assert!(!err.contains("eyJ"), "{err}");
+        let err = parse_success("<!DOCTYPE html>\n<html>", "text/html").unwrap_err();
+        assert_eq!(
+            err,
+            "the success answer is not JSON (text/html): <!DOCTYPE html>"
+        );
+        assert!(parse_success(r#"{"access_token":""}"#, "").is_err());
+    }
+}

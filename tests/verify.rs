@@ -1,0 +1,830 @@
+//! The verify engine and token client against the real sandbox identity platform, in-process over
+//! loopback: every status, every failure mode, the credential stop, filters, exit codes, the
+//! concurrency cap, and that no secret or token reaches a log, a report or an error.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns: a panic is a test failure with a message"
+)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use consentry::auth::{self, RetryPolicy};
+use consentry::cloud::Cloud;
+use consentry::exit::Exit;
+use consentry::model::{Api, App, Credential, Manifest, Tenant, TenantId};
+use consentry::sandbox::{Sandbox, Scenario};
+use consentry::secret::{ExposeSecret as _, SecretString};
+use consentry::verify::report::{Report, Status};
+use consentry::verify::{self, NoProgress, Options, Progress, VerifyError};
+
+const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+const SECRET: &str = "planted-S3CRET-value-7f1d2c9e";
+const M365D: &str = "https://api.security.microsoft.com";
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+const HUNT: &str = "AdvancedHunting.Read.All";
+const INCIDENT: &str = "Incident.Read.All";
+const MACHINE: &str = "Machine.Read.All";
+
+macro_rules! snapshot_json {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => true,
+            filters => vec![
+                (r#""generated_at": "[^"]+""#, r#""generated_at": "[TIME]""#),
+                (r#""(trace_id|correlation_id)": "[^"]+""#, r#""$1": "[ID]""#),
+                (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+                // An expired token's times move with the clock.
+                (r#"claim `exp`: expected a time after [^"]+"#, "claim `exp`: [TIMES]"),
+            ],
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+/// Tenant GUIDs that read well in snapshots.
+fn guid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+fn tenant(name: &str, id: &str, required: &[(&str, &[&str])]) -> Tenant {
+    let id = if uuid::Uuid::parse_str(id).is_ok() {
+        TenantId::Guid(id.to_owned())
+    } else {
+        TenantId::Domain(id.to_owned())
+    };
+    Tenant {
+        name: name.to_owned(),
+        id,
+        labels: Vec::new(),
+        required: required
+            .iter()
+            .map(|(api, roles)| {
+                (
+                    api.to_string(),
+                    roles.iter().map(|r| r.to_string()).collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Both Defender APIs, every tenant needing hunting + incidents on XDR and machines on MDE.
+const BOTH: &[(&str, &[&str])] = &[
+    ("microsoft-365-defender", &[HUNT, INCIDENT]),
+    ("defender-for-endpoint", &[MACHINE]),
+];
+/// Only the endpoint API: one request per tenant, for counting.
+const MDE_ONLY: &[(&str, &[&str])] = &[("defender-for-endpoint", &[MACHINE])];
+
+fn manifest(tenants: Vec<Tenant>) -> Manifest {
+    let api = |key: &str, resource: &str, app_id: &str, roles: &[&str]| Api {
+        key: key.to_owned(),
+        resource: resource.to_owned(),
+        resource_app_id: Some(app_id.to_owned()),
+        display_name: key.to_owned(),
+        in_catalog: true,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    Manifest {
+        app: App {
+            name: "Contoso SOC Connector".to_owned(),
+            client_id: CLIENT.to_owned(),
+            redirect_uri: "https://portal.azure.com".to_owned(),
+            credential: Credential::default(),
+        },
+        cloud: Cloud::Global,
+        apis: vec![
+            api(
+                "microsoft-365-defender",
+                M365D,
+                "8ee8fdad-f234-4243-8f3b-15c294843740",
+                &[HUNT, INCIDENT],
+            ),
+            api(
+                "defender-for-endpoint",
+                MDE,
+                "fc780465-2017-40d4-a0c5-307022471b92",
+                &[MACHINE],
+            ),
+        ],
+        tenants,
+    }
+}
+
+fn scenario(tenants: &str) -> Scenario {
+    capture();
+    let text =
+        format!("app:\n  client_id: {CLIENT}\n  name: Contoso SOC Connector\ntenants:\n{tenants}");
+    Scenario::from_yaml("test.sandbox.yaml", &text).unwrap()
+}
+
+/// A scenario tenant (YAML list item) granting everything `BOTH` needs, plus `extra` lines.
+fn granted(name: &str, id: &str, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    id: {id}\n    grants:\n      {M365D}: [{HUNT}, {INCIDENT}]\n      {MDE}: [{MACHINE}]\n{extra}"
+    )
+}
+
+fn secret() -> SecretString {
+    SecretString::from(SECRET.to_owned())
+}
+
+async fn sandbox(scenario: Scenario) -> Sandbox {
+    Sandbox::start(scenario, secret(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Fast options for tests: short timeouts and backoffs, a small gate.
+fn options(sandbox: &Sandbox) -> Options {
+    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let mut options = Options::new(authority);
+    options.concurrency = 4;
+    options.timeout = Duration::from_secs(5);
+    options.retries = 2;
+    options.backoff_base = Duration::from_millis(10);
+    options.max_retry_after = Duration::from_secs(2);
+    options
+}
+
+fn total_requests(sandbox: &Sandbox) -> usize {
+    sandbox.requests_per_tenant().values().sum()
+}
+
+fn statuses(report: &Report) -> Vec<(&str, Status)> {
+    report
+        .tenants
+        .iter()
+        .map(|t| (t.name.as_str(), t.status))
+        .collect()
+}
+
+fn to_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap()
+}
+
+#[tokio::test]
+async fn every_status_in_one_run() {
+    let tenants = [
+        granted("Fabrikam", &guid(1), ""),
+        // Consented through a domain, tokens carrying the resource app id as `aud`.
+        granted(
+            "Northwind",
+            &guid(2),
+            "    domains: [northwind.onmicrosoft.com]\n    aud: app_id\n",
+        ),
+        format!(
+            "  - name: Tailspin\n    id: {}\n    grants:\n      {M365D}: [{INCIDENT}, Incident.ReadWrite.All]\n",
+            guid(3)
+        ),
+        granted("Adatum", &guid(4), "    failure: not_consented\n"),
+        granted("Litware", &guid(5), "    failure: disabled\n"),
+        format!(
+            "  - name: Woodgrove\n    id: {}\n    missing_resources: [{M365D}]\n    grants:\n      {MDE}: [{MACHINE}]\n",
+            guid(6)
+        ),
+        // guid(7) is not in the scenario: tenant not found.
+        granted("Proseware", &guid(8), "    failure: {aadsts: {code: 53003}}\n"),
+        granted(
+            "Fourth Coffee",
+            &guid(9),
+            "    failure: {aadsts: {code: 9999999, message: Something new happened.}}\n",
+        ),
+        granted("Lamna", &guid(10), "    failure: not_json\n"),
+        granted("Relecloud", &guid(11), "    lie: expired\n"),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Fabrikam", &guid(1), BOTH),
+        tenant("Northwind", "northwind.onmicrosoft.com", BOTH),
+        tenant("Tailspin", &guid(3), BOTH),
+        tenant("Adatum", &guid(4), BOTH),
+        tenant("Litware", &guid(5), BOTH),
+        tenant("Woodgrove", &guid(6), BOTH),
+        tenant("Contoso Ltd", &guid(7), BOTH),
+        tenant("Proseware", &guid(8), BOTH),
+        tenant("Fourth Coffee", &guid(9), BOTH),
+        tenant("Lamna", &guid(10), BOTH),
+        tenant("Relecloud", &guid(11), BOTH),
+    ]);
+    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+
+    assert_eq!(
+        statuses(&report),
+        [
+            ("Fabrikam", Status::Ok),
+            ("Northwind", Status::Ok),
+            ("Tailspin", Status::MissingRoles),
+            ("Adatum", Status::NotConsented),
+            ("Litware", Status::Disabled),
+            ("Woodgrove", Status::ResourceMissing),
+            ("Contoso Ltd", Status::TenantNotFound),
+            ("Proseware", Status::Error),
+            ("Fourth Coffee", Status::Error),
+            ("Lamna", Status::Error),
+            ("Relecloud", Status::InvalidToken),
+        ]
+    );
+    let by_name = |name: &str| report.tenants.iter().find(|t| t.name == name).unwrap();
+    // A domain tenant learns its GUID from the token.
+    assert_eq!(
+        by_name("Northwind").tenant_id.as_deref(),
+        Some(guid(2).as_str())
+    );
+    // Missing roles: the XDR token lacks hunting and the read/write twin is extra, the MDE token has
+    // no `roles` claim at all.
+    let tailspin = by_name("Tailspin");
+    assert_eq!(tailspin.apis[0].missing, [HUNT]);
+    assert_eq!(tailspin.apis[0].extra, ["Incident.ReadWrite.All"]);
+    assert_eq!(tailspin.apis[1].granted, Vec::<String>::new());
+    assert!(
+        tailspin
+            .consent_url
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!(
+                "https://login.microsoftonline.com/{}/adminconsent?client_id={CLIENT}",
+                guid(3)
+            ))
+    );
+    let adatum = by_name("Adatum");
+    let error = adatum.error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("AADSTS700016"));
+    assert!(error.trace_id.is_some() && error.correlation_id.is_some());
+    assert!(adatum.consent_url.is_some());
+    assert_eq!(by_name("Litware").consent_url, None);
+    let unknown = by_name("Fourth Coffee").error.as_ref().unwrap();
+    assert_eq!(unknown.code.as_deref(), Some("AADSTS9999999"));
+    assert_eq!(unknown.message, "Something new happened.");
+    let lamna = by_name("Lamna").error.as_ref().unwrap();
+    assert_eq!(
+        (lamna.error.as_str(), lamna.http_status),
+        ("unexpected_response", Some(200))
+    );
+    assert!(
+        by_name("Relecloud")
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .starts_with("claim `exp`: expected a time after "),
+    );
+    assert_eq!(report.summary.fully_covered, 2);
+    assert_eq!(report.summary.tenants, 11);
+    assert_eq!(report.exit(), Exit::Undetermined);
+    let json = to_json(&report);
+    assert!(!json.contains("eyJ") && !json.contains(SECRET));
+    snapshot_json!("every_status", json);
+}
+
+#[tokio::test]
+async fn wrong_secret_stops_after_one_request_and_names_the_fix_for_every_tenant() {
+    let tenants: String = (1..=20)
+        .map(|n| granted(&format!("T{n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        (1..=20)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), BOTH))
+            .collect(),
+    );
+    let mut opts = options(&sandbox);
+    opts.concurrency = 8;
+    let wrong = SecretString::from("not-the-secret".to_owned());
+    let report = verify::run(&manifest, &wrong, &opts, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(
+        total_requests(&sandbox),
+        1,
+        "one rejection is enough: {:?}",
+        sandbox.requests_per_tenant()
+    );
+    sandbox.shutdown().await;
+    assert!(
+        report
+            .tenants
+            .iter()
+            .all(|t| t.status == Status::CredentialRejected)
+    );
+    let first = report.tenants[0].error.as_ref().unwrap();
+    assert_eq!(first.code.as_deref(), Some("AADSTS7000215"));
+    assert_eq!(first.http_status, Some(401));
+    let later = report.tenants[7].error.as_ref().unwrap();
+    assert_eq!(later.error, "not_asked");
+    assert!(later.message.contains("AADSTS7000215"), "{}", later.message);
+    let hints: std::collections::BTreeSet<_> =
+        report.tenants.iter().map(|t| t.hint.clone()).collect();
+    assert_eq!(hints.len(), 1, "one clear message: {hints:?}");
+    assert!(
+        hints
+            .iter()
+            .next()
+            .unwrap()
+            .as_deref()
+            .unwrap()
+            .contains("in the home tenant")
+    );
+    assert_eq!(report.exit(), Exit::Undetermined);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_honouring_retry_after() {
+    let tenants = [
+        granted(
+            "Json429",
+            &guid(1),
+            "    throttle: {times: 1, retry_after: 1}\n",
+        ),
+        granted(
+            "Text429",
+            &guid(2),
+            "    throttle: {times: 1, retry_after: 1, body: text}\n",
+        ),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Json429", &guid(1), MDE_ONLY),
+        tenant("Text429", &guid(2), MDE_ONLY),
+    ]);
+    let started = Instant::now();
+    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let counts = sandbox.requests_per_tenant();
+    sandbox.shutdown().await;
+    assert_eq!(
+        statuses(&report),
+        [("Json429", Status::Ok), ("Text429", Status::Ok)]
+    );
+    assert_eq!(counts.get(&guid(1)), Some(&2));
+    assert_eq!(counts.get(&guid(2)), Some(&2));
+    // The 10ms backoff would have retried at once: the wait is Retry-After's second.
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_and_throttling_past_the_retries_is_an_error() {
+    let tenants = [
+        granted(
+            "Patient",
+            &guid(1),
+            "    throttle: {times: 1, retry_after: 60}\n",
+        ),
+        granted(
+            "Stubborn",
+            &guid(2),
+            "    throttle: {times: 10, retry_after: 60}\n",
+        ),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Patient", &guid(1), MDE_ONLY),
+        tenant("Stubborn", &guid(2), MDE_ONLY),
+    ]);
+    let mut opts = options(&sandbox);
+    opts.max_retry_after = Duration::from_millis(200);
+    let started = Instant::now();
+    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let counts = sandbox.requests_per_tenant();
+    sandbox.shutdown().await;
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "60s was capped: {elapsed:?}"
+    );
+    assert_eq!(
+        statuses(&report),
+        [("Patient", Status::Ok), ("Stubborn", Status::Error)]
+    );
+    assert_eq!(counts.get(&guid(2)), Some(&3), "first attempt + 2 retries");
+    let error = report.tenants[1].error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("AADSTS90055"));
+    assert_eq!(error.http_status, Some(429));
+    assert!(
+        report.tenants[1]
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("Still failing after every retry.")
+    );
+    assert_eq!(report.exit(), Exit::Undetermined);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_reported() {
+    let tenants = [
+        granted("Flaky", &guid(1), "    transient: {times: 2}\n"),
+        granted("Down", &guid(2), "    transient: {times: 9, status: 502}\n"),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Flaky", &guid(1), MDE_ONLY),
+        tenant("Down", &guid(2), MDE_ONLY),
+    ]);
+    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    let counts = sandbox.requests_per_tenant();
+    sandbox.shutdown().await;
+    assert_eq!(
+        statuses(&report),
+        [("Flaky", Status::Ok), ("Down", Status::Error)]
+    );
+    assert_eq!(counts.get(&guid(1)), Some(&3));
+    assert_eq!(counts.get(&guid(2)), Some(&3));
+    assert_eq!(
+        report.tenants[1].error.as_ref().unwrap().http_status,
+        Some(502)
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_rest() {
+    let tenants = [
+        granted("Hangs", &guid(1), "    failure: hang\n"),
+        granted("Fine", &guid(2), ""),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Hangs", &guid(1), MDE_ONLY),
+        tenant("Fine", &guid(2), MDE_ONLY),
+    ]);
+    let mut opts = options(&sandbox);
+    opts.timeout = Duration::from_millis(300);
+    opts.retries = 1;
+    let started = Instant::now();
+    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let counts = sandbox.requests_per_tenant();
+    sandbox.shutdown().await;
+    assert_eq!(
+        statuses(&report),
+        [("Hangs", Status::Error), ("Fine", Status::Ok)]
+    );
+    let error = report.tenants[0].error.as_ref().unwrap();
+    assert_eq!(error.error, "timeout");
+    assert_eq!(error.message, "no answer within 0.3s, 2 attempt(s)");
+    assert!(
+        report.tenants[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("--timeout")
+    );
+    assert_eq!(counts.get(&guid(1)), Some(&2));
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn every_lying_token_is_invalid_and_says_which_claim() {
+    let lies = [
+        ("OtherTid", "other_tid", "tid"),
+        ("OtherAud", "other_aud", "aud"),
+        ("OtherApp", "other_appid", "appid"),
+        ("Expired", "expired", "exp"),
+    ];
+    let tenants: String = lies
+        .iter()
+        .zip(1..)
+        .map(|((name, lie, _), n)| granted(name, &guid(n), &format!("    lie: {lie}\n")))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        lies.iter()
+            .zip(1..)
+            .map(|((name, _, _), n)| tenant(name, &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    for ((name, _, claim), tenant) in lies.iter().zip(&report.tenants) {
+        assert_eq!(tenant.status, Status::InvalidToken, "{name}");
+        assert!(
+            tenant.apis[0].granted.is_empty(),
+            "{name}: a lie is no evidence"
+        );
+        let error = tenant.error.as_ref().unwrap();
+        assert_eq!(error.error, "invalid_token");
+        assert!(
+            error
+                .message
+                .starts_with(&format!("claim `{claim}`: expected ")),
+            "{name}: {}",
+            error.message
+        );
+        assert!(error.message.contains(", got "), "{}", error.message);
+        assert!(!error.message.contains("eyJ"));
+    }
+    assert!(
+        report.tenants[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .starts_with(&format!("claim `tid`: expected {}, got ", guid(1)))
+    );
+    assert_eq!(report.exit(), Exit::Findings);
+}
+
+#[tokio::test]
+async fn tenant_filter_narrows_the_run_and_unknown_names_are_usage_errors() {
+    let tenants: String = (1..=4)
+        .map(|n| granted(&format!("Tenant {n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        (1..=4)
+            .map(|n| tenant(&format!("Tenant {n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let mut opts = options(&sandbox);
+    opts.tenants = vec!["Tenat 3".to_owned()];
+    let err = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::UnknownTenant { .. }));
+    assert_eq!(
+        err.to_string(),
+        "no tenant in the manifest is named `Tenat 3` or has that id (did you mean `Tenant 3`?)"
+    );
+    assert_eq!(
+        total_requests(&sandbox),
+        0,
+        "nothing is sent on a usage error"
+    );
+
+    // By id (any case) and by name (any case); the report keeps manifest order.
+    opts.tenants = vec![guid(3).to_uppercase(), "tenant 1".to_owned()];
+    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    let asked: Vec<String> = sandbox.requests_per_tenant().into_keys().collect();
+    sandbox.shutdown().await;
+    assert_eq!(
+        statuses(&report),
+        [("Tenant 1", Status::Ok), ("Tenant 3", Status::Ok)]
+    );
+    assert_eq!(asked, [guid(1), guid(3)]);
+    assert_eq!(report.summary.tenants, 2);
+}
+
+#[tokio::test]
+async fn exit_codes_follow_the_contract() {
+    let tenants = [
+        granted("Clean", &guid(1), ""),
+        format!(
+            "  - name: Generous\n    id: {}\n    grants:\n      {MDE}: [{MACHINE}, Machine.Isolate]\n",
+            guid(2)
+        ),
+        granted("Unconsented", &guid(3), "    failure: not_consented\n"),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let all = manifest(vec![
+        tenant("Clean", &guid(1), MDE_ONLY),
+        tenant("Generous", &guid(2), MDE_ONLY),
+        tenant("Unconsented", &guid(3), MDE_ONLY),
+    ]);
+    let mut opts = options(&sandbox);
+    opts.tenants = vec!["Clean".to_owned(), "Generous".to_owned()];
+    let report = verify::run(&all, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.exit(),
+        Exit::Success,
+        "extra roles are fine by default"
+    );
+
+    opts.fail_on_extra = true;
+    let strict = verify::run(&all, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(strict.exit(), Exit::Findings);
+    assert_eq!(strict.tenants[1].status, Status::Ok);
+    assert_eq!(
+        strict.tenants[1].hint.as_deref(),
+        Some(
+            "Extra roles granted (least privilege): defender-for-endpoint: Machine.Isolate. Remove them from the app registration, then have the tenant consent again, or revoke them in the tenant."
+        )
+    );
+
+    opts.fail_on_extra = false;
+    opts.tenants = vec!["Clean".to_owned(), "Unconsented".to_owned()];
+    let gaps = verify::run(&all, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    assert_eq!(gaps.exit(), Exit::Findings);
+}
+
+#[derive(Default)]
+struct Counting {
+    total: AtomicUsize,
+    advanced: AtomicUsize,
+    finished: AtomicUsize,
+}
+
+impl Progress for Counting {
+    fn start(&self, total: usize) {
+        self.total.store(total, Ordering::SeqCst);
+    }
+    fn advance(&self) {
+        self.advanced.fetch_add(1, Ordering::SeqCst);
+    }
+    fn finish(&self) {
+        self.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn concurrency_cap_is_respected_and_progress_counts_tenants() {
+    // Eight tenants answering in 200ms each: at width 2 that takes at least four rounds; at width
+    // 8, one round after the first answer opens the gate.
+    let tenants: String = (1..=8)
+        .map(|n| granted(&format!("T{n}"), &guid(n), "    latency_ms: 200\n"))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        (1..=8)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let mut opts = options(&sandbox);
+    let mut timings = BTreeMap::new();
+    for width in [2, 8] {
+        opts.concurrency = width;
+        let progress = Counting::default();
+        let started = Instant::now();
+        let report = verify::run(&manifest, &secret(), &opts, &progress)
+            .await
+            .unwrap();
+        timings.insert(width, started.elapsed());
+        assert!(report.tenants.iter().all(|t| t.status == Status::Ok));
+        assert_eq!(progress.total.load(Ordering::SeqCst), 8);
+        assert_eq!(progress.advanced.load(Ordering::SeqCst), 8);
+        assert_eq!(progress.finished.load(Ordering::SeqCst), 1);
+    }
+    sandbox.shutdown().await;
+    assert!(
+        timings[&2] >= Duration::from_millis(800),
+        "width 2 must not run 8 at once: {timings:?}"
+    );
+    assert!(
+        timings[&8] < Duration::from_millis(800),
+        "width 8 runs them together: {timings:?}"
+    );
+}
+
+#[tokio::test]
+async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
+    let sandbox = sandbox(scenario(&granted(
+        "Fabrikam",
+        &guid(1),
+        "    domains: [fabrikam.onmicrosoft.com]\n",
+    )))
+    .await;
+    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let policy = RetryPolicy {
+        timeout: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
+    let token = auth::fetch_token(
+        &authority,
+        "fabrikam.onmicrosoft.com",
+        MDE,
+        CLIENT,
+        &secret(),
+        policy,
+    )
+    .await
+    .unwrap();
+    assert!(!format!("{token:?}").contains("eyJ"));
+    assert_eq!(token.expires_in, Some(3599));
+    let decoded = consentry::jwt::decode(token.token.expose_secret()).unwrap();
+    assert_eq!(decoded.roles(), [MACHINE]);
+    assert_eq!(decoded.tid(), Some(guid(1).as_str()));
+
+    let err = auth::fetch_token(
+        &authority,
+        &guid(1),
+        MDE,
+        CLIENT,
+        &SecretString::from("x".to_owned()),
+        policy,
+    )
+    .await
+    .unwrap_err();
+    sandbox.shutdown().await;
+    assert_eq!(err.status(), Status::CredentialRejected);
+    assert!(err.to_string().starts_with("AADSTS7000215: "), "{err}");
+}
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+static CAPTURED: OnceLock<Captured> = OnceLock::new();
+
+/// Every test's logs, at TRACE, into one buffer the leak test searches. Global and installed before
+/// any test logs: a per-test (thread-local) subscriber races with tracing's callsite cache when
+/// tests run in parallel.
+fn capture() -> &'static Captured {
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    })
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_secret_and_tokens_reach_no_log_report_or_error() {
+    let tenants = [
+        granted("Fabrikam", &guid(1), ""),
+        granted("Liar", &guid(2), "    lie: other_aud\n"),
+        granted("Adatum", &guid(3), "    failure: not_consented\n"),
+        granted("Lamna", &guid(4), "    failure: not_json\n"),
+    ]
+    .concat();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(vec![
+        tenant("Fabrikam", &guid(1), BOTH),
+        tenant("Liar", &guid(2), BOTH),
+        tenant("Adatum", &guid(3), BOTH),
+        tenant("Lamna", &guid(4), BOTH),
+    ]);
+    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    let wrong = verify::run(
+        &manifest,
+        &SecretString::from(format!("{SECRET}-wrong")),
+        &options(&sandbox),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    sandbox.shutdown().await;
+    let logs = String::from_utf8(capture().0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("token request"),
+        "debug logs were captured: {logs}"
+    );
+    let mut outputs = vec![
+        ("logs", logs),
+        ("report json", to_json(&report)),
+        ("report debug", format!("{report:?}")),
+        ("wrong-secret report", to_json(&wrong)),
+        ("options debug", format!("{:?}", options_debug())),
+    ];
+    for tenant in report.tenants.iter().chain(&wrong.tenants) {
+        outputs.push(("hint", tenant.hint.clone().unwrap_or_default()));
+    }
+    for (what, text) in outputs {
+        assert!(!text.contains(SECRET), "the secret leaked into {what}");
+        assert!(!text.contains("eyJ"), "a token leaked into {what}");
+    }
+}
+
+fn options_debug() -> String {
+    let options = Options::new(url::Url::parse("http://127.0.0.1:1").unwrap());
+    format!("{options:?} {:?}", secret())
+}
