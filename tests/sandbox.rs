@@ -615,6 +615,22 @@ async fn request_checks_answer_as_entra_does() {
         ),
         (
             v2.clone(),
+            with(
+                with(
+                    with(form.clone(), "client_secret", None),
+                    "client_assertion_type",
+                    Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ),
+                "client_assertion",
+                Some("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),
+            ),
+            401,
+            "invalid_client",
+            700027,
+            "The key was not found",
+        ),
+        (
+            v2.clone(),
             with(form.clone(), "client_secret", Some("wrong-secret")),
             401,
             "invalid_client",
