@@ -435,6 +435,17 @@ tenants:
     }
 
     #[test]
+    fn a_missing_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.sandbox.yaml");
+        let err = Scenario::from_path(&path).unwrap_err();
+        assert!(matches!(err, SandboxError::Read { .. }));
+        assert!(err.to_string().contains("absent.sandbox.yaml"), "{err}");
+        std::fs::write(&path, SCENARIO).unwrap();
+        assert_eq!(Scenario::from_path(&path).unwrap().tenants.len(), 3);
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         let text = SCENARIO.replace("    domains:", "    domain:");
         let err = Scenario::from_yaml("s.yaml", &text).unwrap_err();
