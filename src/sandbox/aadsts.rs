@@ -187,6 +187,16 @@ impl AadError {
         )
     }
 
+    /// AADSTS700027: a client assertion signed by a key the app does not have.
+    pub(crate) fn assertion_key_not_found() -> AadError {
+        AadError::new(
+            "invalid_client",
+            700027,
+            "Client assertion contains an invalid signature. [Reason - The key was not found.]"
+                .to_owned(),
+        )
+    }
+
     /// AADSTS7000215: the client secret is wrong.
     pub(crate) fn wrong_secret(client_id: &str) -> AadError {
         AadError::new(

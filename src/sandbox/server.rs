@@ -472,6 +472,10 @@ async fn token(
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
     let Some(secret) = field(&form, "client_secret") else {
+        // The sandbox knows no certificate or federated credential, so no assertion can match.
+        if field(&form, "client_assertion").is_some() {
+            return ids.error(&AadError::assertion_key_not_found());
+        }
         return ids.error(&AadError::credential_missing());
     };
     if !same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
