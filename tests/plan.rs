@@ -3,7 +3,6 @@
 
 mod fixtures;
 
-
 use consentry::cloud::Cloud;
 use consentry::consent::LinkStyle;
 use consentry::model::Manifest;

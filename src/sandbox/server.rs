@@ -622,7 +622,8 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json
     let mut appid = app.client_id.to_ascii_lowercase();
     let (mut iat, mut exp) = (now, now.saturating_add_unsigned(lifetime));
     match tenant.lie {
-        Some(Lie::OtherTid) => tid = uuid::Uuid::new_v4().to_string(),
+        // Lies are stable (derived, not random) so a rehearsal's report is the same run to run.
+        Some(Lie::OtherTid) => tid = stable_guid(&["other-tid", &tid]),
         Some(Lie::OtherAud) => {
             aud = if resource_key(resource) == resource_key(catalog::MICROSOFT_GRAPH.app_id) {
                 "https://management.azure.com/".to_owned()
@@ -630,7 +631,7 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json
                 "https://graph.microsoft.com".to_owned()
             };
         }
-        Some(Lie::OtherAppid) => appid = uuid::Uuid::new_v4().to_string(),
+        Some(Lie::OtherAppid) => appid = stable_guid(&["other-appid", &appid]),
         Some(Lie::Expired) => {
             exp = now - 300;
             iat = exp.saturating_sub_unsigned(lifetime);

@@ -1,0 +1,760 @@
+//! The command line: argument types, logging setup, and the dispatch from a subcommand to the
+//! pipeline. This is the edge of the program: the only module that writes to stdout (reports, via
+//! [`crate::output`]) or stderr (diagnostics and errors), and the one that maps outcomes to [`Exit`].
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::cloud::Cloud;
+use crate::consent::LinkStyle;
+use crate::exit::{EXIT_CODES_HELP, Exit};
+use crate::model::Manifest;
+use crate::report::{PlanFormat, VerifyFormat};
+use crate::verify::report::Report;
+use crate::{
+    aadsts, auth, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify,
+};
+
+/// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
+///
+/// One YAML manifest names the app, the Defender API roles it needs and the customer tenants.
+/// `plan` (offline) gives each tenant its admin-consent link and an action; `verify` (online) gets
+/// an app-only token in every tenant and reports which roles each tenant really granted.
+#[derive(Debug, Parser)]
+#[command(name = "consentry", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr: no warnings, no progress bar.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// consentry's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest offline and report every problem with its location and fix.
+    Validate(ValidateArgs),
+    /// Print the manifest's JSON Schema (for editors and CI linting).
+    Schema,
+    /// List the built-in catalog of APIs and their application roles.
+    Roles(RolesArgs),
+    /// Offline: each tenant's admin-consent link, required roles and action.
+    Plan(PlanArgs),
+    /// Online: get an app-only token in every tenant and report granted / missing / extra roles.
+    Verify(VerifyArgs),
+    /// Print one access token for a tenant to stdout (for scripts).
+    Token(TokenArgs),
+    /// Decode a JWT offline: header, claims, roles, lifetimes and warnings.
+    Decode(DecodeArgs),
+    /// Explain an AADSTS error code: what it means for a partner and what to do.
+    Explain(ExplainArgs),
+    /// Run the sandbox identity platform on loopback (a stand-in for Entra ID for tests and rehearsals).
+    Sandbox(SandboxArgs),
+    /// Run plan and verify against the built-in sandbox with a demo partner: no Azure needed.
+    Demo(DemoArgs),
+}
+
+/// The manifest argument shared by the commands that read one.
+#[derive(Debug, Args)]
+pub struct ManifestArg {
+    /// The manifest file.
+    #[arg(value_name = "MANIFEST", default_value = "consentry.yaml")]
+    pub manifest: PathBuf,
+}
+
+/// Output format of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Human-readable diagnostics with source snippets.
+    Human,
+    /// Machine-readable diagnostics.
+    Json,
+}
+
+/// Output format of `decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeFormat {
+    /// Human-readable.
+    Human,
+    /// JSON.
+    Json,
+}
+
+/// `consentry validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Output format (diagnostics go to stdout for `json`, stderr for `human`).
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    pub format: DiagnosticFormat,
+}
+
+/// `consentry roles`.
+#[derive(Debug, Args)]
+pub struct RolesArgs {
+    /// One API (catalog alias); all when absent.
+    pub api: Option<String>,
+    /// Show resource URIs for this cloud.
+    #[arg(long, value_enum, default_value_t = CloudArg::Global)]
+    pub cloud: CloudArg,
+}
+
+/// A cloud on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    /// Commercial.
+    Global,
+    /// US GCC.
+    Gcc,
+    /// US GCC High.
+    GccHigh,
+    /// US DoD.
+    Dod,
+    /// China (21Vianet).
+    China,
+}
+
+impl From<CloudArg> for Cloud {
+    fn from(c: CloudArg) -> Cloud {
+        match c {
+            CloudArg::Global => Cloud::Global,
+            CloudArg::Gcc => Cloud::Gcc,
+            CloudArg::GccHigh => Cloud::GccHigh,
+            CloudArg::Dod => Cloud::Dod,
+            CloudArg::China => Cloud::China,
+        }
+    }
+}
+
+/// `consentry plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// The previous manifest (e.g. the target branch's): new tenants consent, grown ones re-consent,
+    /// removed ones offboard.
+    #[arg(long, value_name = "OLD_MANIFEST", conflicts_with = "state")]
+    pub base: Option<PathBuf>,
+    /// The last `verify --report` JSON: actions from what the tenants really granted.
+    #[arg(long, value_name = "REPORT_JSON")]
+    pub state: Option<PathBuf>,
+    /// Admin-consent link form.
+    #[arg(long, value_enum, default_value_t = LinkStyle::Tenant)]
+    pub link_style: LinkStyle,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Where the token endpoints are, shared by `verify` and `token`.
+#[derive(Debug, Args)]
+pub struct AuthorityArg {
+    /// Login host to use instead of the cloud's (the sandbox, a special cloud). http:// only for
+    /// loopback.
+    #[arg(long, env = "CONSENTRY_AUTHORITY_HOST", value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// Per-attempt timeout (e.g. 30s, 500ms, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Retries per request on throttling, 5xx, timeouts and connection errors.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+}
+
+/// `consentry verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    #[command(flatten)]
+    pub authority: AuthorityArg,
+    /// Token requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Only these tenants (name or id; repeatable).
+    #[arg(long = "tenant", value_name = "NAME_OR_ID")]
+    pub tenants: Vec<String>,
+    /// Count roles granted beyond the manifest as findings (least privilege).
+    #[arg(long)]
+    pub fail_on_extra: bool,
+    /// Admin-consent link form in hints.
+    #[arg(long, value_enum, default_value_t = LinkStyle::Tenant)]
+    pub link_style: LinkStyle,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
+    pub format: VerifyFormat,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the JSON report here (atomically), whatever --format says.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// `consentry token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    #[command(flatten)]
+    pub authority: AuthorityArg,
+    /// The tenant (name or id).
+    #[arg(long, value_name = "NAME_OR_ID")]
+    pub tenant: String,
+    /// The API (manifest key); the tenant's first required API when absent.
+    #[arg(long, value_name = "ALIAS")]
+    pub api: Option<String>,
+}
+
+/// `consentry decode`.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The token; `-` or absent reads it from stdin.
+    pub token: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DecodeFormat::Human)]
+    pub format: DecodeFormat,
+}
+
+/// `consentry explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The code: `AADSTS700016` or `700016`.
+    pub code: String,
+}
+
+/// `consentry sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// The scenario file (tenants, grants, failure modes).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+}
+
+/// `consentry demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output format of the verify report.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
+    pub format: VerifyFormat,
+}
+
+/// Parses `30`, `30s`, `500ms`, `2m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}` (use ms, s or m)"
+            ));
+        }
+    };
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!("`{text}` must be more than 0 and at most an hour"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Sets up logging to stderr: warnings by default, more with -v, errors only with -q; `RUST_LOG`
+/// overrides. Logs never carry secrets: no module logs a request body or a token.
+pub fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("consentry={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Writes a message to stderr. A closed stderr is ignored: there is nowhere left to complain.
+fn say(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{message}");
+}
+
+/// Prints an error (with its causes) to stderr.
+fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    say(&format!("error: {message}"));
+    exit
+}
+
+/// Runs the command and says how it ended.
+pub fn run(cli: Cli) -> Exit {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Validate(args) => run_validate(&args),
+        Command::Schema => emit(
+            None,
+            &with_newline(pretty_json(&crate::manifest::json_schema())),
+        ),
+        Command::Roles(args) => run_roles(&args),
+        Command::Plan(args) => run_plan(&args, quiet),
+        Command::Verify(args) => run_verify(&args, quiet),
+        Command::Token(args) => run_token(&args, quiet),
+        Command::Decode(args) => run_decode(&args),
+        Command::Explain(args) => run_explain(&args),
+        Command::Sandbox(args) => run_sandbox(&args),
+        Command::Demo(args) => run_demo(&args),
+    }
+}
+
+fn pretty_json(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn with_newline(mut text: String) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Writes a report to `path` (atomically) or stdout.
+fn emit(path: Option<&Path>, text: &str) -> Exit {
+    match output::emit(path, text.as_bytes()) {
+        Ok(()) => Exit::Success,
+        Err(e) => match path {
+            Some(p) => fail(Exit::Usage, format!("cannot write {}: {e}", p.display())),
+            None => fail(Exit::Usage, format!("cannot write to stdout: {e}")),
+        },
+    }
+}
+
+fn run_validate(args: &ValidateArgs) -> Exit {
+    let checked = validate::check_file(&args.manifest.manifest);
+    let exit = if checked.has_errors() {
+        Exit::Usage
+    } else {
+        Exit::Success
+    };
+    match args.format {
+        DiagnosticFormat::Json => {
+            let written = emit(None, &with_newline(validate::render_json(&checked)));
+            exit.max(written)
+        }
+        DiagnosticFormat::Human => {
+            say(validate::render_human(&checked, std::io::stderr().is_terminal()).trim_end());
+            exit
+        }
+    }
+}
+
+/// Loads and validates a manifest for a command that needs a valid one. Errors (and warnings unless
+/// `quiet`) go to stderr; `None` means exit 2.
+fn load_manifest(path: &Path, quiet: bool) -> Option<Manifest> {
+    let checked = validate::check_file(path);
+    if checked.has_errors() || (!quiet && checked.warning_count() > 0) {
+        say(validate::render_human(&checked, std::io::stderr().is_terminal()).trim_end());
+    }
+    checked.manifest
+}
+
+fn run_roles(args: &RolesArgs) -> Exit {
+    let api = match &args.api {
+        None => None,
+        Some(name) => match catalog::lookup(name) {
+            Some(api) => Some(api),
+            None => {
+                let aliases: Vec<&str> = catalog::APIS.iter().map(|a| a.alias).collect();
+                return fail(
+                    Exit::Usage,
+                    format!(
+                        "no API `{name}` in the catalog; known: {}",
+                        aliases.join(", ")
+                    ),
+                );
+            }
+        },
+    };
+    emit(None, &report::render_roles(api, args.cloud.into()))
+}
+
+fn read_state(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the state report {}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let version = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(crate::verify::report::SCHEMA_VERSION)) {
+        return Err(format!(
+            "{} is not a consentry verify report with schema_version {} (write one with `consentry verify --report FILE`)",
+            path.display(),
+            crate::verify::report::SCHEMA_VERSION
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| format!("{} is not a consentry verify report: {e}", path.display()))
+}
+
+fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    let base = match &args.base {
+        None => None,
+        Some(path) => match load_manifest(path, true) {
+            Some(base) => Some(base),
+            None => {
+                return fail(
+                    Exit::Usage,
+                    format!("the base manifest {} has errors (above)", path.display()),
+                );
+            }
+        },
+    };
+    let state = match &args.state {
+        None => None,
+        Some(path) => match read_state(path) {
+            Ok(report) => Some(report),
+            Err(message) => return fail(Exit::Usage, message),
+        },
+    };
+    let options = plan::Options {
+        link_style: args.link_style,
+        base: base.as_ref(),
+        state: state.as_ref(),
+    };
+    let plan = plan::plan(&manifest, &options);
+    emit(
+        args.output.as_deref(),
+        &report::render_plan(&plan, args.format),
+    )
+}
+
+/// A tokio runtime for the online commands.
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            fail(
+                Exit::Undetermined,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    secret::load(&manifest.app.credential, dir, |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(|e| fail(Exit::Usage, e))
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and the run is long enough.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new(quiet: bool) -> Bar {
+        let hidden = quiet || !std::io::stderr().is_terminal();
+        let bar = if hidden {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(0)
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} token requests {wide_bar} {elapsed}",
+        ) {
+            bar.set_style(style);
+        }
+        Bar(bar)
+    }
+}
+
+impl verify::Progress for Bar {
+    fn start(&self, total: usize) {
+        // A handful of tenants finish before a bar is worth drawing.
+        if total <= 5 {
+            self.0
+                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        self.0.set_length(total as u64);
+    }
+    fn advance(&self) {
+        self.0.inc(1);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Options {
+    verify::Options {
+        concurrency: usize::from(args.concurrency),
+        timeout: args.authority.timeout,
+        retries: args.authority.retries,
+        tenants: args.tenants.clone(),
+        fail_on_extra: args.fail_on_extra,
+        link_style: args.link_style,
+        ..verify::Options::new(authority_host)
+    }
+}
+
+fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    let authority =
+        match verify::authority_host(args.authority.authority_host.as_deref(), manifest.cloud) {
+            Ok(url) => url,
+            Err(e) => return fail(Exit::Usage, e),
+        };
+    let secret = match load_secret(&args.manifest.manifest, &manifest) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    let options = verify_options(args, authority);
+    let bar = Bar::new(quiet);
+    let report = match runtime.block_on(verify::run(&manifest, &secret, &options, &bar)) {
+        Ok(report) => report,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    write_verify_outputs(
+        &report,
+        args.format,
+        args.output.as_deref(),
+        args.report.as_deref(),
+    )
+}
+
+/// Writes the JSON report (when asked) and the formatted output; the report's own exit code wins
+/// unless a write failed.
+fn write_verify_outputs(
+    report: &Report,
+    format: VerifyFormat,
+    output: Option<&Path>,
+    json: Option<&Path>,
+) -> Exit {
+    let mut exit = report.exit();
+    if let Some(path) = json {
+        let written = emit(
+            Some(path),
+            &report::render_verify(report, VerifyFormat::Json),
+        );
+        if written != Exit::Success {
+            exit = exit.max(Exit::Undetermined);
+        }
+    }
+    let written = emit(output, &report::render_verify(report, format));
+    if written != Exit::Success {
+        exit = exit.max(Exit::Undetermined);
+    }
+    exit
+}
+
+fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    let Some(tenant) = manifest.tenants.iter().find(|t| t.matches(&args.tenant)) else {
+        return fail(
+            Exit::Usage,
+            format!(
+                "no tenant named `{}` in {}",
+                args.tenant,
+                args.manifest.manifest.display()
+            ),
+        );
+    };
+    let api_key = match &args.api {
+        Some(key) => key.clone(),
+        None => match tenant
+            .required
+            .keys()
+            .next()
+            .or_else(|| manifest.apis.first().map(|a| &a.key))
+        {
+            Some(key) => key.clone(),
+            None => return fail(Exit::Usage, "the manifest names no API; pass --api"),
+        },
+    };
+    let Some(api) = manifest
+        .api(&api_key)
+        .or_else(|| catalog::lookup(&api_key).and_then(|c| manifest.api(c.alias)))
+    else {
+        let keys: Vec<&str> = manifest.apis.iter().map(|a| a.key.as_str()).collect();
+        return fail(
+            Exit::Usage,
+            format!(
+                "no API `{api_key}` in the manifest; it names: {}",
+                keys.join(", ")
+            ),
+        );
+    };
+    let authority =
+        match verify::authority_host(args.authority.authority_host.as_deref(), manifest.cloud) {
+            Ok(url) => url,
+            Err(e) => return fail(Exit::Usage, e),
+        };
+    let secret = match load_secret(&args.manifest.manifest, &manifest) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    let policy = auth::RetryPolicy {
+        timeout: args.authority.timeout,
+        retries: args.authority.retries,
+        ..Default::default()
+    };
+    let request = auth::fetch_token(
+        &authority,
+        tenant.id.as_str(),
+        &api.resource,
+        &manifest.app.client_id,
+        &secret,
+        policy,
+    );
+    match runtime.block_on(request) {
+        // The one place a token is ever printed: the user asked for exactly this.
+        Ok(token) => emit(
+            None,
+            &format!("{}\n", secrecy::ExposeSecret::expose_secret(&token.token)),
+        ),
+        Err(e) => fail(Exit::Undetermined, e),
+    }
+}
+
+fn run_decode(args: &DecodeArgs) -> Exit {
+    let token = match args.token.as_deref() {
+        Some(t) if t != "-" => t.to_owned(),
+        _ => {
+            let mut text = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+                return fail(Exit::Usage, format!("cannot read a token from stdin: {e}"));
+            }
+            text
+        }
+    };
+    match jwt::decode(&token) {
+        Ok(decoded) => {
+            let now = chrono::Utc::now();
+            let text = match args.format {
+                DecodeFormat::Human => jwt::render_human(&decoded, now),
+                DecodeFormat::Json => jwt::render_json(&decoded, now),
+            };
+            emit(None, &with_newline(text))
+        }
+        Err(e) => fail(Exit::Usage, e),
+    }
+}
+
+fn run_explain(args: &ExplainArgs) -> Exit {
+    match aadsts::explain(&args.code) {
+        Ok(text) => emit(None, &with_newline(text)),
+        Err(e) => fail(Exit::Usage, e),
+    }
+}
+
+fn run_sandbox(args: &SandboxArgs) -> Exit {
+    let scenario = match sandbox::Scenario::from_path(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let secret = match std::env::var(scenario.secret_env()) {
+        Ok(value) if !value.is_empty() => SecretString::from(value),
+        _ => {
+            return fail(
+                Exit::Usage,
+                format!(
+                    "set {} to the client secret the sandbox should accept",
+                    scenario.secret_env()
+                ),
+            );
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    runtime.block_on(async {
+        let running = match sandbox::Sandbox::start(scenario, secret, args.listen).await {
+            Ok(s) => s,
+            Err(e) => return fail(Exit::Usage, e),
+        };
+        // The base URL is the one line on stdout, so a script can capture it.
+        let exit = emit(None, &format!("{}\n", running.base_url()));
+        say("sandbox identity platform serving; stop with Ctrl-C");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            say(&format!("cannot wait for Ctrl-C: {e}"));
+        }
+        running.shutdown().await;
+        exit
+    })
+}
+
+fn run_demo(args: &DemoArgs) -> Exit {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    match runtime.block_on(demo::run(args.format)) {
+        Ok(text) => emit(None, &text),
+        Err(e) => fail(Exit::Undetermined, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_and_without_units() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,852 @@
+//! End to end: the real `consentry` binary, run as a user runs it, against the real sandbox identity
+//! platform over loopback. Outputs are snapshotted through filters that blank ports, times and ids.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    reason = "test helpers outside #[test] fns panic as test failures; case tables are tuples read as rows"
+)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use consentry::sandbox::{Sandbox, Scenario};
+use secrecy::SecretString;
+
+const SECRET: &str = "planted-s3cret-Zq8~vX.42";
+const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary with `args`, a clean environment for consentry's variables, and `env` on top.
+fn consentry(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_consentry"));
+    cmd.args(args)
+        .current_dir(root())
+        .env_remove("CONSENTRY_CLIENT_SECRET")
+        .env_remove("CONSENTRY_AUTHORITY_HOST")
+        .env_remove("RUST_LOG")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the consentry binary runs");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Snapshot settings: the top-level snapshots/ folder, and filters for what changes run to run.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => true,
+            filters => vec![
+                (r"http://127\.0\.0\.1:\d+", "http://[SANDBOX]"),
+                (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z| UTC|[+-]\d\d:\d\d)?", "[TIME]"),
+                (r"(?i)((?:trace|correlation)[ _]?id\W+)[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", "$1[ID]"),
+                (r"\d+(\.\d+)?m?s\b", "[DURATION]"),
+            ],
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+/// A sandbox running in this test process, on its own runtime, for the binary to talk to.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+    url: String,
+}
+
+impl Running {
+    fn start(scenario_yaml: &str) -> Running {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let scenario = Scenario::from_yaml("test.sandbox.yaml", scenario_yaml).unwrap();
+        let sandbox = runtime
+            .block_on(Sandbox::start(
+                scenario,
+                SecretString::from(SECRET),
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        let url = sandbox.base_url();
+        Running {
+            runtime,
+            sandbox: Some(sandbox),
+            url,
+        }
+    }
+
+    fn requests(&self) -> BTreeMap<String, usize> {
+        self.sandbox.as_ref().unwrap().requests_per_tenant()
+    }
+
+    fn total_requests(&self) -> usize {
+        self.requests().values().sum()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.sandbox.take() {
+            self.runtime.block_on(s.shutdown());
+        }
+    }
+}
+
+/// The demo partner: the manifest users read in the README and the scenario that plays it.
+fn demo() -> Running {
+    Running::start(&std::fs::read_to_string(root().join("manifests/demo.sandbox.yaml")).unwrap())
+}
+
+fn verify_demo(extra: &[&str], env: &[(&str, &str)], sandbox: &Running) -> Output {
+    let mut args = vec![
+        "verify",
+        "manifests/demo.yaml",
+        "--authority-host",
+        &sandbox.url,
+        "--timeout",
+        "2s",
+    ];
+    args.extend_from_slice(extra);
+    let mut all_env = vec![("CONSENTRY_CLIENT_SECRET", SECRET)];
+    all_env.extend_from_slice(env);
+    consentry(&args, &all_env, None)
+}
+
+/// A tiny manifest + scenario pair written to a temp dir, for exit-code cases.
+struct Partner {
+    dir: tempfile::TempDir,
+}
+
+impl Partner {
+    /// `tenants`: (name, guid, scenario lines for that tenant).
+    fn new(tenants: &[(&str, &str, &str)]) -> (Partner, Running) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = format!(
+            "version: 1\napp:\n  name: Test App\n  client_id: {CLIENT}\n  redirect_uri: https://portal.azure.com\n\
+             apis:\n  microsoft-365-defender:\n    roles: [Incident.Read.All]\ntenants:\n"
+        );
+        let mut scenario = format!("app:\n  client_id: {CLIENT}\n  name: Test App\ntenants:\n");
+        for (name, id, lines) in tenants {
+            manifest.push_str(&format!("  - name: {name}\n    id: {id}\n"));
+            scenario.push_str(&format!("  - name: {name}\n    id: {id}\n"));
+            for line in lines.lines() {
+                scenario.push_str(&format!("    {line}\n"));
+            }
+        }
+        std::fs::write(dir.path().join("consentry.yaml"), manifest).unwrap();
+        let running = Running::start(&scenario);
+        (Partner { dir }, running)
+    }
+
+    fn manifest(&self) -> String {
+        self.dir.path().join("consentry.yaml").display().to_string()
+    }
+}
+
+const T1: &str = "11111111-1111-4111-8111-111111111111";
+const T2: &str = "22222222-2222-4222-8222-222222222222";
+const GRANTED: &str = "grants:\n  https://api.security.microsoft.com: [Incident.Read.All]";
+
+#[test]
+fn verify_exit_codes_follow_the_contract() {
+    // (case, tenants, args beyond the defaults, expected exit code)
+    let cases: &[(&str, &[(&str, &str, &str)], &[&str], i32)] = &[
+        ("all ok", &[("A", T1, GRANTED), ("B", T2, GRANTED)], &[], 0),
+        (
+            "missing role",
+            &[("A", T1, GRANTED), ("B", T2, "grants: {}")],
+            &[],
+            1,
+        ),
+        (
+            "not consented",
+            &[("A", T1, "failure: not_consented")],
+            &[],
+            1,
+        ),
+        (
+            "extra role is fine by default",
+            &[(
+                "A",
+                T1,
+                "grants:\n  https://api.security.microsoft.com: [Incident.Read.All, Incident.ReadWrite.All]",
+            )],
+            &[],
+            0,
+        ),
+        (
+            "extra role with --fail-on-extra",
+            &[(
+                "A",
+                T1,
+                "grants:\n  https://api.security.microsoft.com: [Incident.Read.All, Incident.ReadWrite.All]",
+            )],
+            &["--fail-on-extra"],
+            1,
+        ),
+        (
+            "undetermined beats findings",
+            &[
+                ("A", T1, "failure: not_consented"),
+                ("B", T2, "failure: not_json"),
+            ],
+            &[],
+            3,
+        ),
+        (
+            "lying token is a finding",
+            &[("A", T1, &format!("{GRANTED}\nlie: other_tid"))],
+            &[],
+            1,
+        ),
+        (
+            "--tenant narrows the run",
+            &[("A", T1, GRANTED), ("B", T2, "failure: not_consented")],
+            &["--tenant", "a"],
+            0,
+        ),
+    ];
+    for (case, tenants, args, expected) in cases {
+        let (partner, sandbox) = Partner::new(tenants);
+        let manifest = partner.manifest();
+        let mut all = vec![
+            "verify",
+            manifest.as_str(),
+            "--authority-host",
+            &sandbox.url,
+            "--timeout",
+            "2s",
+            "--retries",
+            "0",
+        ];
+        all.extend_from_slice(args);
+        let out = consentry(&all, &[("CONSENTRY_CLIENT_SECRET", SECRET)], None);
+        assert_eq!(
+            code(&out),
+            *expected,
+            "{case}:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn verify_refuses_before_sending_anything() {
+    let (partner, sandbox) = Partner::new(&[("A", T1, GRANTED)]);
+    let manifest = partner.manifest();
+    let secret = [("CONSENTRY_CLIENT_SECRET", SECRET)];
+    let cases: &[(&str, Vec<&str>, &[(&str, &str)], &str)] = &[
+        (
+            "plain http to a remote host",
+            vec!["--authority-host", "http://login.example.com"],
+            &secret,
+            "http",
+        ),
+        (
+            "no secret in the environment",
+            vec!["--authority-host", &sandbox.url],
+            &[],
+            "CONSENTRY_CLIENT_SECRET",
+        ),
+        (
+            "unknown --tenant",
+            vec!["--authority-host", &sandbox.url, "--tenant", "Nobody"],
+            &secret,
+            "Nobody",
+        ),
+    ];
+    for (case, args, env, needle) in cases {
+        let mut all = vec!["verify", manifest.as_str()];
+        all.extend(args.iter().copied());
+        let out = consentry(&all, env, None);
+        assert_eq!(code(&out), 2, "{case}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(needle),
+            "{case}: stderr should name {needle}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "{case}: nothing on stdout");
+    }
+    assert_eq!(
+        sandbox.total_requests(),
+        0,
+        "no request reached the sandbox"
+    );
+}
+
+#[test]
+fn a_rejected_secret_stops_the_run_and_reports_every_tenant() {
+    let tenants: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("Customer {i:02}"),
+                format!("{i:08x}-0000-4000-8000-000000000000"),
+            )
+        })
+        .collect();
+    let specs: Vec<(&str, &str, &str)> = tenants
+        .iter()
+        .map(|(n, id)| (n.as_str(), id.as_str(), GRANTED))
+        .collect();
+    let (partner, sandbox) = Partner::new(&specs);
+    let manifest = partner.manifest();
+    let out = consentry(
+        &[
+            "verify",
+            &manifest,
+            "--authority-host",
+            &sandbox.url,
+            "--format",
+            "json",
+            "--concurrency",
+            "4",
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", "the-wrong-secret")],
+        None,
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let statuses: Vec<&str> = report["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 40);
+    assert!(
+        statuses.iter().all(|s| *s == "credential_rejected"),
+        "{statuses:?}"
+    );
+    let sent = sandbox.total_requests();
+    assert!(
+        sent < 40,
+        "a rejected credential must stop the run, but {sent} requests were sent"
+    );
+}
+
+#[test]
+fn demo_partner_in_every_format() {
+    let sandbox = demo();
+    for format in ["table", "markdown", "json", "junit"] {
+        let out = verify_demo(&["--format", format], &[], &sandbox);
+        assert!(
+            matches!(code(&out), 1 | 3),
+            "{format}: the demo partner has gaps: {}",
+            stderr(&out)
+        );
+        snapshot!(format!("demo_verify_{format}"), stdout(&out));
+    }
+}
+
+#[test]
+fn report_file_round_trips_into_plan_state() {
+    let sandbox = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("verify.json");
+    let junit = dir.path().join("junit.xml");
+    let out = verify_demo(
+        &[
+            "--format",
+            "junit",
+            "--output",
+            junit.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[],
+        &sandbox,
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "--output sends the report to the file, not stdout"
+    );
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .starts_with("<?xml")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/demo.yaml",
+            "--state",
+            report.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let actions: BTreeMap<String, String> = plan["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let verified: BTreeMap<String, String> = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (name, status) in &verified {
+        let expected = match status.as_str() {
+            "ok" => "none",
+            "missing_roles" => "reconsent",
+            "not_consented" => "consent",
+            _ => "investigate",
+        };
+        assert_eq!(actions[name], expected, "{name} was {status}");
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_leaves_nothing_behind() {
+    let sandbox = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("verify.json");
+    let out = verify_demo(&["--report", missing.to_str().unwrap()], &[], &sandbox);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
+    assert!(!missing.exists());
+    assert!(
+        !stdout(&out).is_empty(),
+        "the table still reaches stdout: a failing file hides nothing"
+    );
+}
+
+#[test]
+fn the_secret_and_tokens_never_leak() {
+    let sandbox = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    let verbosities: &[(&[&str], &[(&str, &str)])] = &[
+        (&[], &[]),
+        (&["-v"], &[]),
+        (&["-vv"], &[]),
+        (&["-vvv"], &[]),
+        (&[], &[("RUST_LOG", "trace")]),
+    ];
+    for format in ["table", "markdown", "json", "junit"] {
+        for (flags, env) in verbosities {
+            let report = dir.path().join(format!("{format}-{}.json", flags.len()));
+            let mut args = vec!["--format", format, "--report", report.to_str().unwrap()];
+            args.extend_from_slice(flags);
+            let out = verify_demo(&args, env, &sandbox);
+            outputs.push((
+                format!("verify {format} {flags:?} {env:?} stdout"),
+                stdout(&out),
+            ));
+            outputs.push((
+                format!("verify {format} {flags:?} {env:?} stderr"),
+                stderr(&out),
+            ));
+            outputs.push((
+                format!("verify {format} report"),
+                std::fs::read_to_string(&report).unwrap(),
+            ));
+        }
+    }
+    // A wrong secret (the planted one is "wrong" for a sandbox that expects another) must not echo.
+    let other = Running::start(
+        &std::fs::read_to_string(root().join("manifests/demo.sandbox.yaml")).unwrap(),
+    );
+    let out = consentry(
+        &[
+            "verify",
+            "manifests/demo.yaml",
+            "--authority-host",
+            &other.url,
+            "-vvv",
+        ],
+        &[
+            ("CONSENTRY_CLIENT_SECRET", "another-planted-value-77"),
+            ("RUST_LOG", "trace"),
+        ],
+        None,
+    );
+    outputs.push(("wrong secret stdout".into(), stdout(&out)));
+    outputs.push(("wrong secret stderr".into(), stderr(&out)));
+    // The sandbox's own log, as `consentry sandbox` prints it.
+    for (what, text) in &outputs {
+        assert!(!text.contains(SECRET), "{what} leaks the secret");
+        assert!(
+            !text.contains("another-planted-value-77"),
+            "{what} leaks the secret"
+        );
+        // Every JWT starts with a base64url `{"` header: none may appear outside `consentry token`.
+        assert!(!text.contains("eyJ"), "{what} leaks a token");
+    }
+    assert!(
+        outputs
+            .iter()
+            .any(|(w, t)| w.contains("-vvv") && w.ends_with("stderr") && t.contains("DEBUG")),
+        "debug logs were on, so the search covered them"
+    );
+}
+
+#[test]
+fn token_prints_one_token_that_decode_reads() {
+    let sandbox = demo();
+    let manifest = std::fs::read_to_string(root().join("manifests/demo.yaml")).unwrap();
+    let checked = consentry::validate::check_str("demo.yaml", &manifest);
+    let tenant = checked
+        .manifest
+        .unwrap()
+        .tenants
+        .into_iter()
+        .next()
+        .unwrap();
+    let out = consentry(
+        &[
+            "token",
+            "manifests/demo.yaml",
+            "--tenant",
+            &tenant.name,
+            "--authority-host",
+            &sandbox.url,
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let token = stdout(&out);
+    assert_eq!(token.lines().count(), 1);
+    assert_eq!(token.trim().split('.').count(), 3, "a JWT");
+    assert!(!stderr(&out).contains(token.trim()));
+
+    let decoded = consentry(&["decode", "--format", "json"], &[], Some(&token));
+    assert_eq!(code(&decoded), 0, "{}", stderr(&decoded));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&decoded)).unwrap();
+    let text = json.to_string();
+    assert!(
+        text.contains(CLIENT) || text.contains(&tenant.id.to_string()),
+        "{text}"
+    );
+    let human = consentry(&["decode", token.trim()], &[], None);
+    assert_eq!(code(&human), 0);
+    assert!(
+        !stdout(&human).to_lowercase().contains("verified")
+            || stdout(&human).contains("not verified")
+    );
+}
+
+#[test]
+fn small_commands() {
+    // (case, args, stdin, expected exit, text expected on stdout or stderr)
+    let cases: &[(&str, &[&str], Option<&str>, i32, &str)] = &[
+        (
+            "explain with prefix",
+            &["explain", "AADSTS700016"],
+            None,
+            0,
+            "consent",
+        ),
+        (
+            "explain bare number",
+            &["explain", "7000215"],
+            None,
+            0,
+            "credential",
+        ),
+        ("explain garbage", &["explain", "hello"], None, 2, "hello"),
+        ("decode garbage", &["decode", "not-a-token"], None, 2, "JWT"),
+        ("decode empty stdin", &["decode"], Some(""), 2, ""),
+        (
+            "roles one api",
+            &["roles", "defender-for-endpoint"],
+            None,
+            0,
+            "Machine.Read.All",
+        ),
+        ("roles unknown api", &["roles", "nope"], None, 2, "nope"),
+        ("schema", &["schema"], None, 0, "\"$schema\""),
+        (
+            "validate example",
+            &["validate", "manifests/example.yaml"],
+            None,
+            0,
+            "",
+        ),
+        (
+            "validate missing file",
+            &["validate", "no/such/file.yaml"],
+            None,
+            2,
+            "no/such/file.yaml",
+        ),
+        ("help lists exit codes", &["--help"], None, 0, "Exit codes"),
+        ("bad flag", &["plan", "--frobnicate"], None, 2, "frobnicate"),
+    ];
+    for (case, args, stdin, expected, needle) in cases {
+        let out = consentry(args, &[], *stdin);
+        assert_eq!(
+            code(&out),
+            *expected,
+            "{case}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            all.contains(needle),
+            "{case}: expected {needle:?} in:\n{all}"
+        );
+    }
+}
+
+#[test]
+fn plan_formats_and_files() {
+    for format in ["table", "markdown", "json"] {
+        let out = consentry(
+            &["plan", "manifests/example.yaml", "--format", format],
+            &[],
+            None,
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        snapshot!(format!("example_plan_{format}"), stdout(&out));
+    }
+    let legacy = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--link-style",
+            "legacy",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert!(stdout(&legacy).contains("/common/oauth2/authorize?prompt=consent"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("plan.md");
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--format",
+            "markdown",
+            "-o",
+            out_file.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).is_empty());
+    assert!(
+        std::fs::read_to_string(&out_file)
+            .unwrap()
+            .contains("- [ ]")
+    );
+}
+
+#[test]
+fn plan_against_a_base_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(root().join("manifests/example.yaml")).unwrap();
+    // The base: before Northwind was onboarded and before AdvancedHunting was required.
+    let base = example
+        .replace("      - AdvancedHunting.Read.All\n", "")
+        .replace("  - name: Northwind Traders\n    id: northwind.onmicrosoft.com             # ...or a verified domain\n    labels: [emea, tier-1]\n", "")
+        + "  - name: Old Customer\n    id: 99999999-9999-4999-8999-999999999999\n";
+    assert_ne!(base, example, "the edits applied");
+    let base_path = dir.path().join("base.yaml");
+    std::fs::write(&base_path, base).unwrap();
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--base",
+            base_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let actions: Vec<(String, String)> = plan["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("Fabrikam", "reconsent"),
+        ("Northwind Traders", "consent"),
+        ("Tailspin Toys", "none"),
+        ("Old Customer", "offboard"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(actions, expected);
+}
+
+#[test]
+fn invalid_manifests_exit_2_with_located_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    let example = std::fs::read_to_string(root().join("manifests/example.yaml")).unwrap();
+    std::fs::write(
+        &path,
+        example.replace("Incident.Read.All", "Incidents.Read.All"),
+    )
+    .unwrap();
+    for command in ["validate", "plan", "verify"] {
+        let out = consentry(
+            &[command, path.to_str().unwrap()],
+            &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+            None,
+        );
+        assert_eq!(code(&out), 2, "{command}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("Incident.Read.All"),
+            "{command}: the fix is suggested: {err}"
+        );
+        assert!(
+            err.contains("bad.yaml"),
+            "{command}: the file is named: {err}"
+        );
+    }
+    let json = consentry(
+        &["validate", path.to_str().unwrap(), "--format", "json"],
+        &[],
+        None,
+    );
+    assert_eq!(code(&json), 2);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(
+        value["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "unknown-role" && d["line"].as_u64().is_some())
+    );
+}
+
+#[test]
+fn demo_runs_and_says_what_it_did() {
+    let out = consentry(&["demo"], &[], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "consentry plan",
+        "consentry verify",
+        "not_consented",
+        "missing_roles",
+        "ok",
+    ] {
+        assert!(text.contains(needle), "demo output lacks {needle}:\n{text}");
+    }
+    assert!(!text.contains("eyJ"));
+}
+
+#[test]
+fn sandbox_command_serves_until_stopped() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--scenario", "manifests/demo.sandbox.yaml"])
+        .current_dir(root())
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let out = consentry(
+        &[
+            "verify",
+            "manifests/demo.yaml",
+            "--authority-host",
+            &url,
+            "--format",
+            "json",
+            "--timeout",
+            "2s",
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+        None,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(matches!(code(&out), 1 | 3), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["status"] == "ok")
+    );
+}
