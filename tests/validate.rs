@@ -528,3 +528,20 @@ fn thousands_of_diagnostics_render_in_linear_time() {
     );
     assert!(human.ends_with("big.yaml: 0 errors, 5000 warnings\n"));
 }
+
+#[test]
+fn a_mapping_with_fifty_thousand_keys_is_checked_fast() {
+    let mut text = String::from("version: 1\napis:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("  k{i}: {{}}\n"));
+    }
+    text.push_str("  k7: {}\n");
+    let started = Instant::now();
+    let checked = validate::check_str("keys.yaml", &text);
+    assert!(codes(&checked).contains(&"duplicate-key"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
