@@ -223,14 +223,20 @@ impl<'a> Shaper<'a> {
         Some(fields)
     }
 
+    /// The node's text exactly as written in the file.
+    fn written(&self, node: &Node) -> &'a str {
+        self.text
+            .get(node.span.offset..node.span.offset + node.span.len)
+            .unwrap_or_default()
+    }
+
     fn string(&mut self, node: &Node, path: &str) -> Option<Located<String>> {
         match &node.value {
             Value::Str(s) => Some(Located::new(s.clone(), node.span)),
             // A name like `2024` or a label like `true` is text to the user: keep what was written.
             Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
-                let written = self
-                    .text
-                    .get(node.span.offset..node.span.offset + node.span.len)
+                let written = Some(self.written(node))
+                    .filter(|w| !w.is_empty())
                     .map(str::to_owned)
                     .unwrap_or_else(|| match &node.value {
                         Value::Bool(b) => b.to_string(),
@@ -319,8 +325,9 @@ impl<'a> Shaper<'a> {
                         self.file,
                         node.span,
                         format!(
-                            "`version` must be the integer 1, found {}",
-                            node.value.kind()
+                            "`version` must be the integer 1, found {} (`{}`)",
+                            node.value.kind(),
+                            self.written(node)
                         ),
                     )
                     .with_help("write `version: 1` (no quotes, no decimals)"),
