@@ -37,9 +37,10 @@ pub fn render_human(checked: &Checked, color: bool) -> String {
             })
     });
     let text = text.as_deref();
+    let line_starts = text.map(line_starts).unwrap_or_default();
     let mut out = String::new();
     for diagnostic in &checked.diagnostics {
-        let report = Report::new(diagnostic, text);
+        let report = Report::new(diagnostic, text, &line_starts);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; keep the message if miette ever does.
             out.push_str(&diagnostic.message);
@@ -100,27 +101,50 @@ pub fn render_json(checked: &Checked) -> String {
     json
 }
 
+/// Byte offsets where each line starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
 /// The manifest text as miette reads it, under the file's name.
 struct Named<'a> {
     name: &'a str,
     text: &'a str,
+    line_starts: &'a [usize],
 }
 
 impl SourceCode for Named<'_> {
+    // miette's own `str` reader scans from the first byte for every snippet, which makes
+    // thousands of diagnostics on a big manifest quadratic. Start at the first context line
+    // instead and shift the result back to whole-file offsets and line numbers.
     fn read_span<'b>(
         &'b self,
         span: &SourceSpan,
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let inner = self.text.read_span(span, before, after)?;
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= span.offset())
+            .saturating_sub(1);
+        let mut first = line.saturating_sub(before);
+        // miette treats an empty span at offset 0 specially; keep it off the window's first byte.
+        if span.is_empty() && first > 0 && self.line_starts.get(first) == Some(&span.offset()) {
+            first -= 1;
+        }
+        let base = self.line_starts.get(first).copied().unwrap_or(0);
+        let window = self.text.get(base..).ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new((span.offset() - base).into(), span.len());
+        let inner = window.read_span(&local, before, after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_owned(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            SourceSpan::new((inner.span().offset() + base).into(), inner.span().len()),
+            inner.line() + first,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + first,
         )))
     }
 }
@@ -132,11 +156,12 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(diagnostic: &'a Diagnostic, text: Option<&'a str>) -> Self {
+    fn new(diagnostic: &'a Diagnostic, text: Option<&'a str>, line_starts: &'a [usize]) -> Self {
         let source = match (text, diagnostic.span) {
             (Some(text), Some(_)) => Some(Named {
                 name: &diagnostic.file,
                 text,
+                line_starts,
             }),
             _ => None,
         };
@@ -230,6 +255,39 @@ impl miette::Diagnostic for Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windowed_reading_matches_miettes_whole_text_reading() {
+        let text = "a: 1\nb: 2\r\nc: [x, y]\nd: 4\n\ne: 5\nf: 6";
+        let starts = line_starts(text);
+        let named = Named {
+            name: "m.yaml",
+            text,
+            line_starts: &starts,
+        };
+        for offset in 0..text.len() {
+            for len in [0, 1, 3] {
+                if offset + len > text.len() {
+                    continue;
+                }
+                let span = SourceSpan::new(offset.into(), len);
+                for (before, after) in [(0, 0), (1, 1), (2, 3)] {
+                    let whole = text.read_span(&span, before, after);
+                    let windowed = named.read_span(&span, before, after);
+                    match (whole, windowed) {
+                        (Ok(w), Ok(n)) => {
+                            assert_eq!(w.data(), n.data(), "{offset} {len} {before} {after}");
+                            assert_eq!(w.span(), n.span(), "{offset} {len} {before} {after}");
+                            assert_eq!(w.line(), n.line(), "{offset} {len} {before} {after}");
+                            assert_eq!(w.column(), n.column(), "{offset} {len} {before} {after}");
+                        }
+                        (Err(_), Err(_)) => {}
+                        (w, n) => panic!("{offset} {len}: {:?} vs {:?}", w.is_ok(), n.is_ok()),
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn mask_hides_the_value_and_keeps_offsets() {

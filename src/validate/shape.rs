@@ -2,6 +2,8 @@
 //! shape problem (unknown or missing fields, wrong types, duplicate keys) instead of stopping at
 //! the first one as serde would.
 
+use std::collections::HashMap;
+
 use crate::cloud::Cloud;
 use crate::manifest::raw::{
     ApiSpec, App, Credential, Entries, Located, Manifest, SecretSource, Tenant,
@@ -99,8 +101,8 @@ impl<'a> Shaper<'a> {
         }
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, masked: bool) {
-        let mut d = Diagnostic::error(
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+        let diagnostic = Diagnostic::error(
             Code::InvalidType,
             self.file,
             node.span,
@@ -110,19 +112,18 @@ impl<'a> Shaper<'a> {
                 node.value.kind()
             ),
         );
-        if masked {
-            d = d.masked();
-        }
-        self.push(d);
+        self.push_at(path, diagnostic);
     }
 
     /// The string entries of a mapping with duplicate keys reported (the first one is kept).
     fn entries<'n>(&mut self, node: &'n Node, path: &str) -> Option<Vec<(&'n Node, &'n Node)>> {
         let Value::Map(pairs) = &node.value else {
-            self.wrong_type(node, path, "a mapping", false);
+            self.wrong_type(node, path, "a mapping");
             return None;
         };
         let mut kept: Vec<(&'n Node, &'n Node)> = Vec::with_capacity(pairs.len());
+        // A hostile mapping may have 100,000 keys: look duplicates up, do not scan for them.
+        let mut seen: HashMap<&'n str, Span> = HashMap::with_capacity(pairs.len());
         for (key, value) in pairs {
             let Value::Str(name) = &key.value else {
                 self.push_at(
@@ -141,10 +142,7 @@ impl<'a> Shaper<'a> {
                 );
                 continue;
             };
-            if let Some((first, _)) = kept
-                .iter()
-                .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == name))
-            {
+            if let Some(first) = seen.get(name.as_str()).copied() {
                 self.push_at(
                     path,
                     Diagnostic::error(
@@ -153,11 +151,12 @@ impl<'a> Shaper<'a> {
                         key.span,
                         format!("`{name}` appears twice in {}", describe(path)),
                     )
-                    .with_related(first.span, format!("`{name}` first appears here"))
+                    .with_related(first, format!("`{name}` first appears here"))
                     .with_help("keep one of them; YAML does not merge repeated keys"),
                 );
                 continue;
             }
+            seen.insert(name, key.span);
             kept.push((key, value));
         }
         Some(kept)
@@ -224,14 +223,20 @@ impl<'a> Shaper<'a> {
         Some(fields)
     }
 
+    /// The node's text exactly as written in the file.
+    fn written(&self, node: &Node) -> &'a str {
+        self.text
+            .get(node.span.offset..node.span.offset + node.span.len)
+            .unwrap_or_default()
+    }
+
     fn string(&mut self, node: &Node, path: &str) -> Option<Located<String>> {
         match &node.value {
             Value::Str(s) => Some(Located::new(s.clone(), node.span)),
             // A name like `2024` or a label like `true` is text to the user: keep what was written.
             Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
-                let written = self
-                    .text
-                    .get(node.span.offset..node.span.offset + node.span.len)
+                let written = Some(self.written(node))
+                    .filter(|w| !w.is_empty())
                     .map(str::to_owned)
                     .unwrap_or_else(|| match &node.value {
                         Value::Bool(b) => b.to_string(),
@@ -242,7 +247,7 @@ impl<'a> Shaper<'a> {
                 Some(Located::new(written, node.span))
             }
             _ => {
-                self.wrong_type(node, path, "a string", false);
+                self.wrong_type(node, path, "a string");
                 None
             }
         }
@@ -320,8 +325,9 @@ impl<'a> Shaper<'a> {
                         self.file,
                         node.span,
                         format!(
-                            "`version` must be the integer 1, found {}",
-                            node.value.kind()
+                            "`version` must be the integer 1, found {} (`{}`)",
+                            node.value.kind(),
+                            self.written(node)
                         ),
                     )
                     .with_help("write `version: 1` (no quotes, no decimals)"),
@@ -329,7 +335,7 @@ impl<'a> Shaper<'a> {
                 None
             }
             _ => {
-                self.wrong_type(node, "version", "the integer 1", false);
+                self.wrong_type(node, "version", "the integer 1");
                 None
             }
         }
@@ -431,7 +437,7 @@ impl<'a> Shaper<'a> {
                     }
                     [(kind, value)] => {
                         let Value::Str(text) = &value.value else {
-                            self.wrong_type(value, &join(path, kind), "a string", true);
+                            self.wrong_type(value, &join(path, kind), "a string");
                             return None;
                         };
                         let text = Located::new(text.clone(), value.span);
@@ -461,7 +467,7 @@ impl<'a> Shaper<'a> {
                 }
             }
             _ => {
-                self.wrong_type(secret, path, "a mapping with `env` or `file`", true);
+                self.wrong_type(secret, path, "a mapping with `env` or `file`");
                 None
             }
         }
@@ -507,7 +513,7 @@ impl<'a> Shaper<'a> {
 
     fn tenants(&mut self, node: &Node) -> Option<Located<Vec<Located<Tenant>>>> {
         let Value::Seq(items) = &node.value else {
-            self.wrong_type(node, "tenants", "a list", false);
+            self.wrong_type(node, "tenants", "a list");
             return None;
         };
         let mut out = Vec::with_capacity(items.len());
