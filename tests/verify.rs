@@ -497,6 +497,37 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
 }
 
 #[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    capture();
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let authority =
+        verify::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global).unwrap();
+    let mut opts = Options::new(authority);
+    opts.retries = 2;
+    opts.backoff_base = Duration::from_millis(10);
+    let manifest = manifest(vec![tenant("Nowhere", &guid(1), MDE_ONLY)]);
+    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    let tenant = &report.tenants[0];
+    assert_eq!(tenant.status, Status::Error);
+    let error = tenant.error.as_ref().unwrap();
+    assert_eq!(error.error, "connection_failed");
+    assert!(
+        error.message.ends_with(", 3 attempt(s)"),
+        "{}",
+        error.message
+    );
+    assert!(tenant.hint.as_deref().unwrap().contains("--authority-host"));
+    assert_eq!(report.exit(), Exit::Undetermined);
+}
+
+#[tokio::test]
 async fn every_lying_token_is_invalid_and_says_which_claim() {
     let lies = [
         ("OtherTid", "other_tid", "tid"),
