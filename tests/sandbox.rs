@@ -76,7 +76,7 @@ tenants:
   - name: Humongous Insurance
     id: {HUMONGOUS}
     failure: {{ aadsts: {{ code: 4242, error: interaction_required, message: Something new. }} }}
-  - {{ name: Slow Co, id: {SLOW}, latency_ms: 300 }}
+  - {{ name: Slow Co, id: {SLOW}, latency_ms: 500 }}
 "#
     );
     Scenario::from_yaml("test-scenario.yaml", &text).unwrap()
@@ -615,6 +615,22 @@ async fn request_checks_answer_as_entra_does() {
         ),
         (
             v2.clone(),
+            with(
+                with(
+                    with(form.clone(), "client_secret", None),
+                    "client_assertion_type",
+                    Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ),
+                "client_assertion",
+                Some("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),
+            ),
+            401,
+            "invalid_client",
+            700027,
+            "The key was not found",
+        ),
+        (
+            v2.clone(),
             with(form.clone(), "client_secret", Some("wrong-secret")),
             401,
             "invalid_client",
@@ -647,6 +663,14 @@ async fn request_checks_answer_as_entra_does() {
             message(&body)
         );
     }
+
+    let response = client()
+        .get(format!("{}{v2}", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_aadsts(response, 400, "invalid_request", 900561).await;
+    assert!(message(&body).contains("Received a GET request"));
 
     // A JSON body is not a form: Entra sees no grant_type.
     let response = client()
@@ -848,15 +872,24 @@ async fn latency_global_and_per_tenant() {
     let sandbox = start().await;
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, SLOW, M365D).await.status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() >= Duration::from_millis(500));
 
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
-    assert!(started.elapsed() < Duration::from_millis(300));
+    assert!(started.elapsed() < Duration::from_millis(500));
     sandbox.set_latency(Duration::from_millis(250));
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(250));
+    // The inspection endpoint is not slowed down.
+    let started = Instant::now();
+    let served = client()
+        .get(format!("{}/_sandbox/requests", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(250));
     sandbox.set_latency(Duration::ZERO);
     sandbox.shutdown().await;
 }
@@ -874,6 +907,19 @@ async fn a_hanging_tenant_never_answers_and_shutdown_still_returns() {
         .send()
         .await;
     assert!(result.unwrap_err().is_timeout());
+    // The client gave up: the log says so with status 0 once the server notices.
+    let mut logged = None;
+    for _ in 0..50 {
+        logged = sandbox.request_log().into_iter().next();
+        if logged.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logged = logged.expect("the abandoned request is logged");
+    assert_eq!(logged.status, 0);
+    assert_eq!(logged.tenant.as_deref(), Some(WOODGROVE));
+    assert_eq!(sandbox.requests_per_tenant()[WOODGROVE], 1);
     // Another request left hanging while the sandbox stops.
     let url = format!("{}/{WOODGROVE}/oauth2/v2.0/token", sandbox.base_url());
     let pending =
@@ -949,4 +995,288 @@ async fn only_loopback_listens() {
         .unwrap_err();
         assert!(matches!(err, SandboxError::NotLoopback(_)), "{err}");
     }
+}
+
+/// The demo's manifest and scenario agree, and between them show every status verify reports.
+#[tokio::test]
+async fn demo_scenario_shows_every_status() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let scenario = Scenario::from_path(&root.join("demo.sandbox.yaml")).unwrap();
+    assert_eq!(scenario.secret_env(), "CONSENTRY_CLIENT_SECRET");
+    let manifest: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(root.join("demo.yaml")).unwrap()).unwrap();
+    let client_id = manifest["app"]["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(scenario.app.client_id, client_id);
+    let sandbox = Sandbox::start(
+        scenario,
+        SecretString::from(SECRET),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let resources = [
+        (
+            "microsoft-365-defender",
+            M365D,
+            "8ee8fdad-f234-4243-8f3b-15c294843740",
+        ),
+        (
+            "defender-for-endpoint",
+            MDE,
+            "fc780465-2017-40d4-a0c5-307022471b92",
+        ),
+    ];
+    let mut seen = Vec::new();
+    for tenant in manifest["tenants"].as_array().unwrap() {
+        let name = tenant["name"].as_str().unwrap();
+        let id = tenant["id"].as_str().unwrap();
+        let mut statuses = Vec::new();
+        for (alias, resource, app_id) in resources {
+            let required = tenant["apis"][alias]["roles"]
+                .as_array()
+                .or(manifest["apis"][alias]["roles"].as_array())
+                .unwrap();
+            let mut required: Vec<&str> = required.iter().map(|r| r.as_str().unwrap()).collect();
+            required.sort_unstable();
+            let form = with(v2_form(resource), "client_id", Some(&client_id));
+            // Retry throttling and outages as verify does (without the waiting).
+            let mut response = None;
+            for _ in 0..4 {
+                let r = post(&sandbox, &format!("/{id}/oauth2/v2.0/token"), &form).await;
+                if r.status() != 429 && !r.status().is_server_error() {
+                    response = Some(r);
+                    break;
+                }
+            }
+            let response = response.unwrap();
+            let status = if response.status() == 200 {
+                let claims = claims_of(response).await;
+                let tid_ok = id.contains('.') || claims["tid"] == id;
+                let aud_ok = claims["aud"] == resource || claims["aud"] == app_id;
+                let granted: Vec<&str> = claims["roles"]
+                    .as_array()
+                    .map(|r| r.iter().map(|r| r.as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                if !tid_ok || !aud_ok || claims["appid"] != client_id.as_str() {
+                    "invalid_token"
+                } else if required.iter().any(|r| !granted.contains(r)) {
+                    "missing_roles"
+                } else if granted.iter().any(|g| !required.contains(g)) {
+                    "extra"
+                } else {
+                    "ok"
+                }
+            } else {
+                let body: Value = response.json().await.unwrap();
+                match body["error_codes"][0].as_u64().unwrap() {
+                    700016 => "not_consented",
+                    7000112 => "disabled",
+                    500011 => "resource_missing",
+                    90002 => "tenant_not_found",
+                    _ => "error",
+                }
+            };
+            statuses.push(status);
+        }
+        seen.push(format!("{name}: {}", statuses.join(" ")));
+    }
+    assert_eq!(
+        seen,
+        [
+            "Fabrikam: ok ok",
+            "Northwind Traders: ok ok",
+            "Wide World Importers: ok ok",
+            "Tailspin Toys: ok ok",
+            "Contoso Pharmaceuticals: ok missing_roles",
+            "Adventure Works: extra extra",
+            "Litware: not_consented not_consented",
+            "Wingtip Toys: disabled disabled",
+            "Adatum Corporation: ok resource_missing",
+            "Proseware: tenant_not_found tenant_not_found",
+            "Trey Research: invalid_token invalid_token",
+            "Margie's Travel: error error",
+            "Coho Winery: ok ok",
+            "Fourth Coffee: ok ok",
+        ]
+    );
+    let counts = sandbox.requests_per_tenant();
+    assert_eq!(
+        counts["bc7ee00a-1915-47c2-a573-3ef170353f54"], 6,
+        "2 throttled + 1 per API"
+    );
+    assert_eq!(
+        counts["778791f3-a2e9-4435-89f4-f9e7cbf8dcff"], 4,
+        "1 outage + 1 per API"
+    );
+    assert_eq!(counts["northwindtraders.onmicrosoft.com"], 2);
+    sandbox.shutdown().await;
+}
+
+/// A `MakeWriter` that appends every log line to a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_at_trace_level_hold_no_secret_and_no_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // Global, not a thread-local default: tracing caches callsite interest across threads, so a
+    // scoped subscriber misses events when other tests run at the same time. Other tests' logs
+    // land here too, and must not leak either.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let sandbox = start().await;
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let planted_wrong = "planted-wrong-secret-9c1d";
+    let response = post(
+        &sandbox,
+        &format!("/{FABRIKAM}/oauth2/v2.0/token"),
+        &with(v2_form(M365D), "client_secret", Some(planted_wrong)),
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+    sandbox.shutdown().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("sandbox request"), "{logs}");
+    assert!(logs.contains("status=401"), "{logs}");
+    for needle in [SECRET, planted_wrong, token.as_str()] {
+        assert!(!logs.contains(needle), "{needle} leaked into the logs");
+    }
+    // Neither the JWT's signature nor its payload, in any form.
+    let (_, rest) = token.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    assert!(!logs.contains(payload) && !logs.contains(signature));
+}
+
+/// Snapshots live in the top-level `snapshots/` folder.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => true }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+/// Replaces every occurrence of each value with its placeholder.
+fn scrub(text: String, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .filter(|(value, _)| !value.is_empty())
+        .fold(text, |text, (value, placeholder)| {
+            text.replace(value, placeholder)
+        })
+}
+
+#[tokio::test]
+async fn wire_shapes_snapshot() {
+    let sandbox = start().await;
+
+    let body: Value = token_v2(&sandbox, TAILSPIN, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let error = scrub(
+        serde_json::to_string_pretty(&body).unwrap(),
+        &[
+            (body["trace_id"].as_str().unwrap(), "[TRACE_ID]"),
+            (body["correlation_id"].as_str().unwrap(), "[CORRELATION_ID]"),
+            (body["timestamp"].as_str().unwrap(), "[TIMESTAMP]"),
+        ],
+    );
+    snapshot!("error_700016", error);
+
+    let body: Value = post(
+        &sandbox,
+        &format!("/{FABRIKAM}/oauth2/token"),
+        &v1_form(M365D),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let (header, claims) = decode(jwt);
+    let iat = claims["iat"].to_string();
+    let exp = claims["exp"].to_string();
+    let text = format!(
+        "{}\n--- header\n{}\n--- claims\n{}",
+        serde_json::to_string_pretty(&body).unwrap(),
+        serde_json::to_string_pretty(&header).unwrap(),
+        serde_json::to_string_pretty(&claims).unwrap(),
+    );
+    let text = scrub(
+        text,
+        &[
+            (jwt, "[JWT]"),
+            (header["kid"].as_str().unwrap(), "[KID]"),
+            (claims["uti"].as_str().unwrap(), "[UTI]"),
+            (&iat, "[IAT]"),
+            (&exp, "[EXP]"),
+        ],
+    );
+    snapshot!("token_v1", text);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn placeholder_signatures_keep_the_token_shape_but_never_verify() {
+    let mut scenario = scenario();
+    assert_eq!(scenario.signature, consentry::sandbox::Signature::Rs256);
+    scenario.signature = consentry::sandbox::Signature::Placeholder;
+    let sandbox = Sandbox::start(
+        scenario,
+        SecretString::from(SECRET),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let (header, claims) = decode(jwt);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(claims["tid"], FABRIKAM);
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["AdvancedHunting.Read.All", "Incident.Read.All"])
+    );
+    let signature = URL_SAFE_NO_PAD
+        .decode(jwt.rsplit_once('.').unwrap().1)
+        .unwrap();
+    assert_eq!(signature.len(), 256);
+    let jwks: Value = client()
+        .get(format!("{}/common/discovery/keys", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!verify_rs256(jwt, &jwks["keys"][0]));
+    sandbox.shutdown().await;
 }

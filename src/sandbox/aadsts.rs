@@ -75,6 +75,17 @@ impl AadError {
         )
     }
 
+    /// AADSTS900561: a token endpoint called with another method than POST.
+    pub(crate) fn wrong_method(method: &str) -> AadError {
+        AadError::new(
+            "invalid_request",
+            900561,
+            format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+            ),
+        )
+    }
+
     /// AADSTS70003: not the client-credentials grant.
     pub(crate) fn unsupported_grant_type(grant: &str) -> AadError {
         AadError::new(
@@ -173,6 +184,16 @@ impl AadError {
             "invalid_client",
             7000216,
             "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.".to_owned(),
+        )
+    }
+
+    /// AADSTS700027: a client assertion signed by a key the app does not have.
+    pub(crate) fn assertion_key_not_found() -> AadError {
+        AadError::new(
+            "invalid_client",
+            700027,
+            "Client assertion contains an invalid signature. [Reason - The key was not found.]"
+                .to_owned(),
         )
     }
 

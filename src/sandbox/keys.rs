@@ -80,19 +80,36 @@ impl SigningKey {
         }
     }
 
-    /// A compact RS256 JWT with a v1 header (`typ`, `alg`, `x5t`, `kid`) over `claims`.
-    pub(crate) fn sign_jwt(&self, claims: &serde_json::Value) -> Result<String, SandboxError> {
+    /// The header and payload segments, joined by a dot: what the signature covers.
+    fn signing_input(&self, claims: &serde_json::Value) -> String {
         let header = serde_json::json!({
             "typ": "JWT",
             "alg": "RS256",
             "x5t": self.kid,
             "kid": self.kid,
         });
-        let signing_input = format!(
+        format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        )
+    }
+
+    /// A JWT shaped like [`SigningKey::sign_jwt`]'s whose signature is 256 random bytes: cheap,
+    /// and never verifies (see `Signature::Placeholder`).
+    pub(crate) fn placeholder_jwt(&self, claims: &serde_json::Value) -> String {
+        let mut signature = [0u8; 256];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut signature);
+        format!(
+            "{}.{}",
+            self.signing_input(claims),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
+    }
+
+    /// A compact RS256 JWT with a v1 header (`typ`, `alg`, `x5t`, `kid`) over `claims`.
+    pub(crate) fn sign_jwt(&self, claims: &serde_json::Value) -> Result<String, SandboxError> {
+        let signing_input = self.signing_input(claims);
         let signature = self
             .key
             .sign(

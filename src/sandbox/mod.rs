@@ -22,7 +22,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use scenario::{
-    AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Throttle, ThrottleBody, Transient,
+    AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Signature, Throttle,
+    ThrottleBody, Transient,
 };
 
 /// How long [`Sandbox::shutdown`] lets in-flight requests finish before dropping them.

@@ -2,6 +2,28 @@
 //!
 //! It drives the stand-in identity platform that tests, the demo and CI rehearsals talk to. Loading
 //! checks it whole (every problem reported at once) so the server never meets a half-valid scenario.
+//!
+//! ```yaml
+//! app:
+//!   client_id: 5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890   # any other client_id: AADSTS700016
+//!   name: Bluefin MDR Connector                       # quoted by AADSTS7000112
+//!   secret_env: CONSENTRY_CLIENT_SECRET               # the secret the sandbox accepts
+//! token_lifetime: 3599                                # expires_in
+//! signature: rs256                                    # or placeholder (benchmarks)
+//! tenants:
+//!   - name: Fabrikam                                  # the directory name in AADSTS messages
+//!     id: 7b500f41-1b86-42be-b006-bffbd7a67b9f        # the token's tid
+//!     domains: [fabrikam.onmicrosoft.com]
+//!     grants:                                         # roles per resource URI (or app id)
+//!       https://api.security.microsoft.com: [Incident.Read.All]
+//!     missing_resources: [https://api.securitycenter.microsoft.com]   # AADSTS500011
+//!     aud: resource                                   # or app_id
+//!     latency_ms: 0
+//!     throttle: { times: 2, retry_after: 60, body: json }   # or body: text
+//!     transient: { times: 1, status: 503 }
+//!     failure: not_consented      # disabled | hang | not_json | { aadsts: { code: 53003 } }
+//!     lie: other_tid              # other_aud | other_appid | expired
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,6 +48,9 @@ pub struct Scenario {
     /// `expires_in` of issued tokens, in seconds (Entra: 3599).
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime: u64,
+    /// How tokens are signed (default `rs256`, verifiable against the served JWKS).
+    #[serde(default)]
+    pub signature: Signature,
     /// The customer tenants. A tenant not listed here does not exist (AADSTS90002).
     #[serde(default)]
     pub tenants: Vec<ScenarioTenant>,
@@ -83,6 +108,20 @@ pub struct ScenarioTenant {
     /// Issue tokens that lie about one claim (they must be reported `invalid_token`).
     #[serde(default)]
     pub lie: Option<Lie>,
+}
+
+/// How the sandbox signs tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signature {
+    /// RS256 with the sandbox's RSA-2048 key, as Entra does.
+    #[default]
+    Rs256,
+    /// 256 random bytes where the signature goes, header unchanged. For benchmarks only: RSA
+    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~2 ms of
+    /// CPU per token would be charged to the client being measured. Clients that only decode
+    /// tokens (consentry's default) cannot tell the difference.
+    Placeholder,
 }
 
 /// The form of the resource in a token's `aud` claim.
@@ -371,6 +410,39 @@ tenants:
         assert!(fabrikam.granted("https://graph.microsoft.com").is_none());
         assert!(s.knows_resource("https://graph.microsoft.com/"));
         assert!(!s.knows_resource("api://nobody"));
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let source = include_str!("scenario.rs");
+        let yaml: String = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .skip_while(|l| l.trim() != "```yaml")
+            .skip(1)
+            .take_while(|l| l.trim() != "```")
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        assert!(yaml.contains("tenants:"), "{yaml}");
+        let s = Scenario::from_yaml("module docs", &yaml).unwrap();
+        let t = &s.tenants[0];
+        assert_eq!(t.failure, Some(Failure::NotConsented));
+        assert_eq!(t.lie, Some(Lie::OtherTid));
+        assert_eq!(
+            t.throttle.as_ref().map(|t| t.body),
+            Some(ThrottleBody::Json)
+        );
+    }
+
+    #[test]
+    fn a_missing_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.sandbox.yaml");
+        let err = Scenario::from_path(&path).unwrap_err();
+        assert!(matches!(err, SandboxError::Read { .. }));
+        assert!(err.to_string().contains("absent.sandbox.yaml"), "{err}");
+        std::fs::write(&path, SCENARIO).unwrap();
+        assert_eq!(Scenario::from_path(&path).unwrap().tenants.len(), 3);
     }
 
     #[test]

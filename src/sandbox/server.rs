@@ -1,7 +1,7 @@
 //! The sandbox's HTTP side: routes, the token endpoints' checks in Entra's order, tokens, JWKS and
 //! discovery documents, and the request log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,13 +23,15 @@ use tokio::sync::watch;
 use super::aadsts::AadError;
 use super::keys::SigningKey;
 use super::scenario::{
-    AudForm, Failure, Lie, Scenario, ScenarioTenant, ThrottleBody, resource_key,
+    AudForm, Failure, Lie, Scenario, ScenarioTenant, Signature, ThrottleBody, resource_key,
 };
 use super::{LoggedRequest, RequestsReport};
 use crate::catalog;
 
 /// Tenant aliases that name no single tenant; client credentials refuse them (AADSTS9001023).
 const TENANT_ALIASES: [&str; 3] = ["common", "consumers", "organizations"];
+/// A long-running `consentry sandbox` keeps only this many log entries (counts are kept whole).
+const LOG_CAPACITY: usize = 100_000;
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
@@ -37,6 +39,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 /// Everything the handlers share.
 pub(crate) struct State {
     scenario: Scenario,
+    /// Lowercased GUID or domain → index in `scenario.tenants`: benchmarks run thousands of tenants.
+    tenant_index: HashMap<String, usize>,
     secret: SecretString,
     key: SigningKey,
     base_url: String,
@@ -45,7 +49,8 @@ pub(crate) struct State {
     /// "transient N times", and survives across requests.
     attempts: Mutex<HashMap<(String, String), u32>>,
     per_tenant: Mutex<BTreeMap<String, usize>>,
-    log: Mutex<Vec<LoggedRequest>>,
+    /// The most recent [`LOG_CAPACITY`] requests, oldest first.
+    log: Mutex<VecDeque<LoggedRequest>>,
     stopped: watch::Receiver<bool>,
 }
 
@@ -75,7 +80,16 @@ impl State {
         base_url: String,
         stopped: watch::Receiver<bool>,
     ) -> State {
+        let mut tenant_index = HashMap::new();
+        for (i, tenant) in scenario.tenants.iter().enumerate() {
+            for name in std::iter::once(&tenant.id).chain(&tenant.domains) {
+                // Validation refused duplicates; should one slip through, the first tenant wins,
+                // as in `Scenario::tenant`.
+                tenant_index.entry(name.to_ascii_lowercase()).or_insert(i);
+            }
+        }
         State {
+            tenant_index,
             scenario,
             secret,
             key,
@@ -83,7 +97,7 @@ impl State {
             latency_micros: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             per_tenant: Mutex::new(BTreeMap::new()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(VecDeque::new()),
             stopped,
         }
     }
@@ -93,7 +107,7 @@ impl State {
     }
 
     pub(crate) fn request_log(&self) -> Vec<LoggedRequest> {
-        lock(&self.log).clone()
+        lock(&self.log).iter().cloned().collect()
     }
 
     pub(crate) fn set_latency(&self, latency: Duration) {
@@ -122,8 +136,14 @@ type Shared = Arc<State>;
 /// The sandbox's routes.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
-        .route("/{tenant}/oauth2/token", post(token_v1))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_v2).fallback(token_wrong_method),
+        )
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token_v1).fallback(token_wrong_method),
+        )
         .route("/{tenant}/discovery/keys", get(jwks))
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/.well-known/openid-configuration", get(openid_v1))
@@ -162,7 +182,11 @@ impl Drop for LogGuard {
                 status = entry.status,
                 "sandbox request"
             );
-            lock(&self.state.log).push(entry);
+            let mut log = lock(&self.state.log);
+            if log.len() >= LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(entry);
         }
     }
 }
@@ -184,6 +208,7 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     if is_token && let Some(tenant) = &tenant {
         *lock(&state.per_tenant).entry(tenant.clone()).or_insert(0) += 1;
     }
+    let inspection = path.starts_with("/_sandbox/");
     let guard = LogGuard {
         state: Arc::clone(&state),
         entry: Some(LoggedRequest {
@@ -195,7 +220,8 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
         }),
     };
     let latency = state.latency();
-    if !latency.is_zero() {
+    // The inspection endpoint stays quick so a benchmark can read counts while it runs.
+    if !latency.is_zero() && !inspection {
         tokio::time::sleep(latency).await;
     }
     let response = next.run(request).await;
@@ -226,6 +252,11 @@ async fn token_v2(
     body: Bytes,
 ) -> Response {
     token(&state, &tenant, &headers, &body, Version::V2).await
+}
+
+/// Entra answers other methods on its token endpoints with AADSTS900561, not a bare 405.
+async fn token_wrong_method(method: axum::http::Method, headers: HeaderMap) -> Response {
+    Ids::new(&headers).error(&AadError::wrong_method(method.as_str()))
 }
 
 /// The ids Entra puts on every answer: a fresh trace id, and the correlation id the client sent
@@ -346,11 +377,12 @@ fn requested_resource(
 }
 
 /// Resolves the tenant segment of a URL, or the error Entra gives for it.
-fn resolve_tenant<'a>(
-    scenario: &'a Scenario,
-    tenant: &str,
-) -> Result<&'a ScenarioTenant, AadError> {
-    if let Some(found) = scenario.tenant(tenant) {
+fn resolve_tenant<'a>(state: &'a State, tenant: &str) -> Result<&'a ScenarioTenant, AadError> {
+    if let Some(found) = state
+        .tenant_index
+        .get(&tenant.to_ascii_lowercase())
+        .and_then(|i| state.scenario.tenants.get(*i))
+    {
         return Ok(found);
     }
     if uuid::Uuid::parse_str(tenant).is_err() && !tenant.contains('.') {
@@ -361,7 +393,7 @@ fn resolve_tenant<'a>(
 
 /// Both token endpoints: Entra's checks in Entra's order, then the scenario's behaviour.
 async fn token(
-    state: &State,
+    state: &Shared,
     tenant_segment: &str,
     headers: &HeaderMap,
     body: &[u8],
@@ -382,7 +414,7 @@ async fn token(
     {
         return ids.error(&AadError::tenant_alias_refused(tenant_segment));
     }
-    let tenant = match resolve_tenant(&state.scenario, tenant_segment) {
+    let tenant = match resolve_tenant(state, tenant_segment) {
         Ok(t) => t,
         Err(e) => return ids.error(&e),
     };
@@ -440,6 +472,10 @@ async fn token(
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
     let Some(secret) = field(&form, "client_secret") else {
+        // The sandbox knows no certificate or federated credential, so no assertion can match.
+        if field(&form, "client_assertion").is_some() {
+            return ids.error(&AadError::assertion_key_not_found());
+        }
         return ids.error(&AadError::credential_missing());
     };
     if !same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
@@ -473,10 +509,31 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    match issue(state, tenant, &resource) {
-        Ok(issued) => ids.decorate(issued.response(version, &resource)),
-        Err(error) => {
+    let (claims, now) = claims(state, tenant, &resource);
+    let signed = match state.scenario.signature {
+        // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
+        // other connections (the client's too, when it shares the runtime) stay responsive.
+        Signature::Rs256 => {
+            let signer = Arc::clone(state);
+            tokio::task::spawn_blocking(move || signer.key.sign_jwt(&claims)).await
+        }
+        Signature::Placeholder => Ok(Ok(state.key.placeholder_jwt(&claims))),
+    };
+    match signed {
+        Ok(Ok(access_token)) => {
+            let issued = Issued {
+                access_token,
+                lifetime: state.scenario.token_lifetime,
+                now,
+            };
+            ids.decorate(issued.response(version, &resource))
+        }
+        Ok(Err(error)) => {
             tracing::error!(%error, "sandbox could not sign a token");
+            ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        Err(error) => {
+            tracing::error!(%error, "sandbox signing task failed");
             ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
         }
     }
@@ -551,12 +608,9 @@ fn stable_guid(parts: &[&str]) -> String {
         .to_string()
 }
 
-/// Signs a v1 app-only token for `tenant` × `resource`, lying where the scenario says so.
-fn issue(
-    state: &State,
-    tenant: &ScenarioTenant,
-    resource: &str,
-) -> Result<Issued, super::SandboxError> {
+/// The claims of a v1 app-only token for `tenant` × `resource`, lying where the scenario says so,
+/// and the issue time.
+fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json::Value, i64) {
     let app = &state.scenario.app;
     let lifetime = state.scenario.token_lifetime;
     let now = Utc::now().timestamp();
@@ -615,11 +669,7 @@ fn issue(
     {
         map.insert("roles".to_owned(), json!(roles));
     }
-    Ok(Issued {
-        access_token: state.key.sign_jwt(&claims)?,
-        lifetime,
-        now,
-    })
+    (claims, now)
 }
 
 /// Discovery endpoints answer for the multi-tenant aliases and for known tenants only.
@@ -630,7 +680,7 @@ fn discovery_tenant(state: &State, tenant: &str) -> Result<Option<String>, AadEr
     {
         return Ok(None);
     }
-    resolve_tenant(&state.scenario, tenant).map(|t| Some(t.id.to_ascii_lowercase()))
+    resolve_tenant(state, tenant).map(|t| Some(t.id.to_ascii_lowercase()))
 }
 
 async fn jwks(
