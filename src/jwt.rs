@@ -127,6 +127,11 @@ impl Decoded {
         roles
     }
 
+    /// Whether the token carries a `roles` claim at all (`null` counts as absent).
+    pub fn has_roles_claim(&self) -> bool {
+        self.claims.get("roles").is_some_and(|v| !v.is_null())
+    }
+
     /// Whether the token is expired at `now`.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.time_claim("exp")
@@ -169,7 +174,7 @@ impl Decoded {
         {
             warnings.push(format!("not an app-only token: `idtyp` is {idtyp}"));
         }
-        if !self.claims.contains_key("roles") && !self.claims.contains_key("scp") {
+        if !self.has_roles_claim() && !self.claims.contains_key("scp") {
             warnings.push(
                 "no `roles` claim: the app holds no application permission on this resource in this tenant"
                     .into(),
@@ -336,7 +341,7 @@ pub fn render_human(decoded: &Decoded, now: DateTime<Utc>) -> String {
         out.push_str(&format!("  {key}: {shown}\n"));
     }
     let roles = decoded.roles();
-    if decoded.claims.contains_key("roles") {
+    if decoded.has_roles_claim() {
         out.push_str(&format!("\nroles ({}):\n", roles.len()));
         for role in &roles {
             out.push_str(&format!("  {role}\n"));

@@ -497,6 +497,37 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
 }
 
 #[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    capture();
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let authority =
+        verify::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global).unwrap();
+    let mut opts = Options::new(authority);
+    opts.retries = 2;
+    opts.backoff_base = Duration::from_millis(10);
+    let manifest = manifest(vec![tenant("Nowhere", &guid(1), MDE_ONLY)]);
+    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    let tenant = &report.tenants[0];
+    assert_eq!(tenant.status, Status::Error);
+    let error = tenant.error.as_ref().unwrap();
+    assert_eq!(error.error, "connection_failed");
+    assert!(
+        error.message.ends_with(", 3 attempt(s)"),
+        "{}",
+        error.message
+    );
+    assert!(tenant.hint.as_deref().unwrap().contains("--authority-host"));
+    assert_eq!(report.exit(), Exit::Undetermined);
+}
+
+#[tokio::test]
 async fn every_lying_token_is_invalid_and_says_which_claim() {
     let lies = [
         ("OtherTid", "other_tid", "tid"),
@@ -827,4 +858,78 @@ async fn the_secret_and_tokens_reach_no_log_report_or_error() {
 fn options_debug() -> String {
     let options = Options::new(url::Url::parse("http://127.0.0.1:1").unwrap());
     format!("{options:?} {:?}", secret())
+}
+
+macro_rules! snapshot_text {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+/// The reference §3 token, signed with nothing: `decode` describes, it does not verify.
+fn reference_token(extra: serde_json::Value) -> String {
+    use base64::Engine as _;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let mut claims = serde_json::json!({
+        "aud": MDE, "iss": format!("https://sts.windows.net/{}/", guid(1)),
+        "iat": 1_717_046_428, "nbf": 1_717_046_428, "exp": 1_717_050_328, "appid": CLIENT,
+        "appidacr": "1", "idp": format!("https://sts.windows.net/{}/", guid(1)), "idtyp": "app",
+        "oid": guid(90), "sub": guid(90), "roles": [MACHINE, "Alert.Read.All"], "tid": guid(1),
+        "ver": "1.0"});
+    for (key, value) in extra.as_object().unwrap() {
+        claims[key] = value.clone();
+    }
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5t": "kid-1", "kid": "kid-1"});
+    format!("{}.{}.c2lnbmF0dXJl", b64(&header), b64(&claims))
+}
+
+#[test]
+fn decode_renders_claims_times_roles_and_warnings() {
+    use chrono::TimeZone as _;
+    let now = chrono::Utc.timestamp_opt(1_717_047_000, 0).unwrap();
+    let good = consentry::jwt::decode(&reference_token(serde_json::json!({}))).unwrap();
+    snapshot_text!("decode_human", consentry::jwt::render_human(&good, now));
+    snapshot_text!("decode_json", consentry::jwt::render_json(&good, now));
+    // Expired, issued by another tenant than `tid` says, delegated, and without roles.
+    let odd = consentry::jwt::decode(&reference_token(serde_json::json!({
+        "exp": 1_717_046_500,
+        "iss": format!("https://sts.windows.net/{}/", guid(2)),
+        "scp": "User.Read", "idtyp": "user", "roles": null,
+    })))
+    .unwrap();
+    snapshot_text!(
+        "decode_human_warnings",
+        consentry::jwt::render_human(&odd, now)
+    );
+}
+
+#[test]
+fn explain_covers_the_table_and_refuses_unknown_codes() {
+    let mut all = String::new();
+    for entry in consentry::aadsts::TABLE {
+        all.push_str(&consentry::aadsts::render_explain(entry));
+        all.push('\n');
+    }
+    snapshot_text!("explain_all", all);
+    assert_eq!(
+        consentry::aadsts::explain("AADSTS700016").unwrap(),
+        consentry::aadsts::render_explain(consentry::aadsts::lookup("700016").unwrap())
+    );
+    assert_eq!(
+        consentry::aadsts::explain("AADSTS123456")
+            .unwrap_err()
+            .to_string(),
+        "AADSTS123456 is not in consentry's table; Microsoft describes it at https://login.microsoftonline.com/error?code=123456 (verify reports it as `error` with Entra's own message)"
+    );
+    assert_eq!(
+        consentry::aadsts::explain("hello").unwrap_err().to_string(),
+        "`hello` is not an AADSTS code: write it as AADSTS700016 or 700016"
+    );
 }

@@ -31,8 +31,8 @@ impl Default for RetryPolicy {
 
 /// The wait before retry number `retry` (0 for the first retry).
 ///
-/// `Retry-After` wins when present: the server knows when it will answer again, and Entra sends it
-/// for client-credentials throttling. Otherwise `base × 2^retry`, with "equal jitter" (half fixed,
+/// `Retry-After` wins when present (never earlier, up to 10% later): the server knows when it will
+/// answer again, and Entra sends it for client-credentials throttling. Otherwise `base × 2^retry`, with "equal jitter" (half fixed,
 /// half random) so that many tenants throttled at once do not come back in lockstep. `jitter` is a
 /// number in `[0, 1)`; the caller supplies it so this stays a pure function.
 pub fn delay(
@@ -42,15 +42,18 @@ pub fn delay(
     jitter: f64,
 ) -> Duration {
     let cap = policy.max_retry_after;
+    let jitter = jitter.clamp(0.0, 1.0);
     if let Some(asked) = retry_after {
-        return asked.min(cap);
+        // Never earlier than asked; up to 10% later, so tenants throttled together do not all
+        // return in the same instant.
+        return (asked + asked.mul_f64(0.1 * jitter)).min(cap);
     }
     let exponential = policy
         .backoff_base
         .saturating_mul(2u32.saturating_pow(retry.min(16)))
         .min(cap);
     let half = exponential / 2;
-    half + half.mul_f64(jitter.clamp(0.0, 1.0))
+    half + half.mul_f64(jitter)
 }
 
 /// Parses a `Retry-After` value: delay-seconds, or an HTTP date (relative to `now`).
@@ -93,8 +96,12 @@ mod tests {
     fn retry_after_wins_but_is_capped() {
         let p = policy();
         assert_eq!(
-            delay(&p, 0, Some(Duration::from_secs(1)), 0.9),
+            delay(&p, 0, Some(Duration::from_secs(1)), 0.0),
             Duration::from_secs(1)
+        );
+        assert_eq!(
+            delay(&p, 0, Some(Duration::from_secs(1)), 0.5),
+            Duration::from_millis(1050)
         );
         assert_eq!(
             delay(&p, 0, Some(Duration::from_secs(60)), 0.0),

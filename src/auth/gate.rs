@@ -19,11 +19,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// A gate for `width` attempts in flight (at least 1). It starts one wide.
+    /// A gate for `width` attempts in flight (at least 1, at most what a semaphore can count). It
+    /// starts one wide.
     pub fn new(width: usize) -> Self {
         Gate {
             semaphore: Semaphore::new(1),
-            width: width.max(1),
+            width: width.clamp(1, Semaphore::MAX_PERMITS),
             opened: AtomicBool::new(false),
             closed: watch::Sender::new(false),
         }
@@ -97,6 +98,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(!woke);
-        assert!(Gate::new(0).width == 1);
+        assert_eq!(Gate::new(0).width, 1);
+        let huge = Gate::new(usize::MAX);
+        huge.open();
+        assert_eq!(huge.semaphore.available_permits(), Semaphore::MAX_PERMITS);
     }
 }

@@ -211,7 +211,10 @@ impl TokenClient {
             let (status, again) = match &outcome {
                 Attempt::Done(Ok(_)) => ("token".to_owned(), false),
                 Attempt::Done(Err(e)) => (e.status().to_string(), false),
-                Attempt::Again { error, .. } => (error.to_entra_error().error, true),
+                Attempt::Again { error, .. } => (
+                    error.to_entra_error().error,
+                    attempts <= self.policy.retries,
+                ),
             };
             tracing::debug!(tenant, resource, attempt = attempts, elapsed_ms, outcome = %status, retry = again, request_id, "token request");
             if let Some(gate) = gate {

@@ -8,7 +8,6 @@ mod assess;
 pub mod report;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -250,23 +249,14 @@ pub async fn run(
                 .map(move |(ai, _)| (slot, ai))
         })
         .collect();
-    let remaining: Vec<AtomicUsize> = selected
-        .iter()
-        .map(|&ti| {
-            AtomicUsize::new(
-                manifest
-                    .apis
-                    .iter()
-                    .filter(|a| manifest.tenants[ti].required.contains_key(&a.key))
-                    .count(),
-            )
-        })
-        .collect();
+    // Requests still out per tenant: progress counts tenants, not requests.
+    let mut remaining = vec![0usize; selected.len()];
+    for &(slot, _) in &jobs {
+        remaining[slot] += 1;
+    }
     progress.start(selected.len());
-    for counter in &remaining {
-        if counter.load(Ordering::Relaxed) == 0 {
-            progress.advance();
-        }
+    for _ in remaining.iter().filter(|&&n| n == 0) {
+        progress.advance();
     }
 
     tracing::debug!(
@@ -304,7 +294,8 @@ pub async fn run(
         .buffer_unordered(buffer.max(1));
     while let Some((index, slot, outcome)) = stream.next().await {
         outcomes[index] = Some(outcome);
-        if remaining[slot].fetch_sub(1, Ordering::AcqRel) == 1 {
+        remaining[slot] -= 1;
+        if remaining[slot] == 0 {
             progress.advance();
         }
     }
