@@ -23,6 +23,48 @@ fn manifest(tenants: usize) -> String {
     text
 }
 
+/// Inputs that were once quadratic or worse; their timings live here, not in test assertions.
+#[expect(
+    clippy::print_stdout,
+    clippy::disallowed_macros,
+    reason = "a benchmark prints its figures"
+)]
+fn hostile_inputs() {
+    let mut warnings = String::from(
+        "version: 1\napp:\n  name: Contoso\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\ntenants:\n",
+    );
+    for i in 0..5_000 {
+        let _ = writeln!(
+            warnings,
+            "  - name: Customer {i}\n    id: 2d4a7b1c-6f0e-4b8a-9c3d-{i:012x}\n    apis:\n      m365d: {{roles: [Incident.Read.All]}}"
+        );
+    }
+    let mut keys = String::from("version: 1\napis:\n");
+    for i in 0..50_000 {
+        let _ = writeln!(keys, "  k{i}: {{}}");
+    }
+    let bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
+    let deep = format!("{}x{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    println!("hostile and pathological inputs (validate + render, one run each)");
+    for (name, text) in [
+        ("5,000 warnings", warnings.as_str()),
+        ("50,000-key mapping", keys.as_str()),
+        ("alias bomb", bomb),
+        ("10^6 nested [", deep.as_str()),
+    ] {
+        let t0 = Instant::now();
+        let checked = validate::check_str("hostile.yaml", text);
+        let rendered = validate::render_human(&checked, false);
+        let elapsed = t0.elapsed();
+        println!(
+            "  {name:<20} {:>8.1} ms  ({} diagnostics, {} KiB rendered)",
+            elapsed.as_secs_f64() * 1e3,
+            checked.diagnostics.len(),
+            rendered.len() / 1024
+        );
+    }
+}
+
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -81,6 +123,7 @@ fn main() {
         "  total           {:>8.1} ms",
         best.iter().sum::<f64>() * 1e3
     );
+    hostile_inputs();
     if let Some(kib) = peak_rss_kib() {
         println!("  peak RSS        {:>8.1} MiB", kib as f64 / 1024.0);
     }

@@ -870,17 +870,21 @@ async fn tokens_that_lie() {
 #[tokio::test]
 async fn latency_global_and_per_tenant() {
     let sandbox = start().await;
+    // Lower bounds prove a delay was added; "not delayed" is shown relative to a delayed request
+    // (not against a wall-clock limit), so a slow machine cannot fail it.
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, SLOW, M365D).await.status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(500));
+    let slow = started.elapsed();
+    assert!(slow >= Duration::from_millis(500));
 
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
-    assert!(started.elapsed() < Duration::from_millis(500));
-    sandbox.set_latency(Duration::from_millis(250));
+    assert!(started.elapsed() < slow, "only the slow tenant is delayed");
+    sandbox.set_latency(Duration::from_millis(1_000));
     let started = Instant::now();
     assert_eq!(token_v2(&sandbox, FABRIKAM, M365D).await.status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(250));
+    let delayed = started.elapsed();
+    assert!(delayed >= Duration::from_millis(1_000));
     // The inspection endpoint is not slowed down.
     let started = Instant::now();
     let served = client()
@@ -889,7 +893,10 @@ async fn latency_global_and_per_tenant() {
         .await
         .unwrap();
     assert_eq!(served.status(), 200);
-    assert!(started.elapsed() < Duration::from_millis(250));
+    assert!(
+        started.elapsed() < delayed,
+        "the inspection endpoint skips the global latency"
+    );
     sandbox.set_latency(Duration::ZERO);
     sandbox.shutdown().await;
 }
@@ -925,9 +932,9 @@ async fn a_hanging_tenant_never_answers_and_shutdown_still_returns() {
     let pending =
         tokio::spawn(async move { client().post(url).form(&v2_form(M365D)).send().await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
-    sandbox.shutdown().await;
-    assert!(started.elapsed() < Duration::from_secs(4));
+    // Liveness, not speed: shutdown must not wait for the hanging request to end (it never would).
+    let stopped = tokio::time::timeout(Duration::from_secs(60), sandbox.shutdown()).await;
+    assert!(stopped.is_ok(), "shutdown waited on a hanging request");
     let _ = pending.await;
 }
 

