@@ -19,20 +19,40 @@ pub struct Table;
 impl Render<Plan> for Table {
     fn render(&self, plan: &Plan) -> String {
         let mut builder = Builder::new();
-        builder.push_record(["Tenant", "Id", "Action", "Roles", "Link"]);
+        builder.push_record(["Tenant", "Id", "Action", "Roles"]);
         for tenant in &plan.tenants {
             builder.push_record([
                 one_line(&tenant.name),
                 tenant.id.clone(),
                 tenant.action.to_string(),
                 roles_cell(tenant),
-                tenant.consent_url.clone().unwrap_or_default(),
             ]);
         }
         let mut table = builder.build();
         table.with(Style::sharp());
         let mut out = table.to_string();
         out.push('\n');
+
+        // Links are ~190 characters: in a column they would make the table wider than any
+        // terminal, so each goes on a line of its own, where terminals make it clickable. Only
+        // the links someone must send are listed; the JSON format carries every tenant's.
+        let links: Vec<(&PlannedTenant, &str)> = plan
+            .tenants
+            .iter()
+            .filter(|t| matches!(t.action, Action::Consent | Action::Reconsent))
+            .filter_map(|t| t.consent_url.as_deref().map(|url| (t, url)))
+            .collect();
+        if !links.is_empty() {
+            out.push_str("\nAdmin-consent links to send:\n");
+            for (tenant, url) in links {
+                let _ = writeln!(
+                    out,
+                    "  {} ({}):\n    {url}",
+                    one_line(&tenant.name),
+                    tenant.action
+                );
+            }
+        }
 
         // The reasons that change what a human does next; consent and none speak for themselves.
         let notes: Vec<&PlannedTenant> = plan
