@@ -470,6 +470,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
+/// What every online command needs before its first request: where to send it (refused before
+/// anything is sent when not allowed), the secret, and a runtime. Any failure here is exit 2.
+fn online_setup(
+    manifest_path: &Path,
+    manifest: &Manifest,
+    authority: &AuthorityArg,
+) -> Result<(url::Url, SecretString, tokio::runtime::Runtime), Exit> {
+    let url = verify::authority_host(authority.authority_host.as_deref(), manifest.cloud)
+        .map_err(|e| fail(Exit::Usage, e))?;
+    let secret = load_secret(manifest_path, manifest)?;
+    Ok((url, secret, runtime()?))
+}
+
 fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     secret::load(&manifest.app.credential, dir, |name| {
@@ -531,19 +544,11 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
-    let authority =
-        match verify::authority_host(args.authority.authority_host.as_deref(), manifest.cloud) {
-            Ok(url) => url,
-            Err(e) => return fail(Exit::Usage, e),
+    let (authority, secret, runtime) =
+        match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
+            Ok(setup) => setup,
+            Err(exit) => return exit,
         };
-    let secret = match load_secret(&args.manifest.manifest, &manifest) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
     let options = verify_options(args, authority);
     let bar = Bar::new(quiet);
     let report = match runtime.block_on(verify::run(&manifest, &secret, &options, &bar)) {
@@ -622,19 +627,11 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             ),
         );
     };
-    let authority =
-        match verify::authority_host(args.authority.authority_host.as_deref(), manifest.cloud) {
-            Ok(url) => url,
-            Err(e) => return fail(Exit::Usage, e),
+    let (authority, secret, runtime) =
+        match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
+            Ok(setup) => setup,
+            Err(exit) => return exit,
         };
-    let secret = match load_secret(&args.manifest.manifest, &manifest) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
     let policy = auth::RetryPolicy {
         timeout: args.authority.timeout,
         retries: args.authority.retries,
