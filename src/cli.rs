@@ -170,7 +170,7 @@ pub struct AuthorityArg {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Retries per request on throttling, 5xx, timeouts and connection errors.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
 }
 
@@ -553,6 +553,9 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let bar = Bar::new(quiet);
     let report = match runtime.block_on(verify::run(&manifest, &secret, &options, &bar)) {
         Ok(report) => report,
+        // The HTTP client could not be built: nothing is wrong with the input, the run just could
+        // not happen.
+        Err(e @ verify::VerifyError::Client(_)) => return fail(Exit::Undetermined, e),
         Err(e) => return fail(Exit::Usage, e),
     };
     write_verify_outputs(
@@ -604,10 +607,12 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
     };
     let api_key = match &args.api {
         Some(key) => key.clone(),
-        None => match tenant
-            .required
-            .keys()
-            .next()
+        // The first API in manifest order that this tenant needs (`required` is sorted by key).
+        None => match manifest
+            .apis
+            .iter()
+            .map(|a| &a.key)
+            .find(|key| tenant.required.contains_key(*key))
             .or_else(|| manifest.apis.first().map(|a| &a.key))
         {
             Some(key) => key.clone(),

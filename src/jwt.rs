@@ -144,7 +144,7 @@ impl Decoded {
         match self.time_claim("exp") {
             Some(exp) if exp <= now.timestamp() => warnings.push(format!(
                 "expired {} ago",
-                human_duration(now.timestamp() - exp)
+                human_duration(now.timestamp().saturating_sub(exp))
             )),
             None => warnings.push("no `exp` claim: the token does not say when it expires".into()),
             Some(_) => {}
@@ -154,7 +154,7 @@ impl Decoded {
         {
             warnings.push(format!(
                 "not valid yet: `nbf` is {} from now",
-                human_duration(nbf - now.timestamp())
+                human_duration(nbf.saturating_sub(now.timestamp()))
             ));
         }
         if let (Some(iss), Some(tid)) = (self.str_claim("iss"), self.tid())
@@ -301,7 +301,7 @@ fn human_duration(seconds: i64) -> String {
 }
 
 fn relative(unix: i64, now: DateTime<Utc>, claim: &str) -> String {
-    let delta = unix - now.timestamp();
+    let delta = unix.saturating_sub(now.timestamp());
     match (claim, delta > 0) {
         ("exp", true) => format!("expires in {}", human_duration(delta)),
         ("exp", false) => format!("expired {} ago", human_duration(delta)),
@@ -435,6 +435,25 @@ pub(crate) mod tests {
             "iat": 1_717_046_428, "nbf": 1_717_046_428, "exp": 1_717_050_328, "appid": CLIENT,
             "appidacr": "1", "idtyp": "app", "roles": ["Machine.Read.All", "Alert.Read.All"],
             "tid": TID, "ver": "1.0"})
+    }
+
+    #[test]
+    fn extreme_time_claims_render_without_overflow() {
+        for exp in [
+            json!(i64::MIN),
+            json!(i64::MAX),
+            json!(-1e300),
+            json!(1e300),
+        ] {
+            let token = encode(
+                &header(),
+                &json!({"exp": exp, "nbf": exp, "iat": exp, "tid": TID}),
+            );
+            let decoded = decode(&token).unwrap();
+            assert!(!render_human(&decoded, now()).is_empty());
+            assert!(!render_json(&decoded, now()).is_empty());
+            let _ = decoded.warnings(now());
+        }
     }
 
     fn header() -> Value {

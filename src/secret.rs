@@ -39,7 +39,10 @@ pub fn load(
 ) -> Result<SecretString, SecretError> {
     match credential {
         Credential::ClientSecret(SecretSource::Env(name)) => match env(name) {
-            Some(value) if !value.trim().is_empty() => Ok(SecretString::from(value)),
+            // CI secret stores often keep a trailing newline; Entra would reject it (AADSTS7000215).
+            Some(value) if !value.trim().is_empty() => Ok(SecretString::from(
+                value.trim_end_matches(['\r', '\n']).to_owned(),
+            )),
             _ => Err(SecretError::EnvMissing(name.clone())),
         },
         Credential::ClientSecret(SecretSource::File(path)) => {
@@ -68,7 +71,7 @@ mod tests {
     #[test]
     fn env_source_reads_and_redacts() {
         let cred = Credential::ClientSecret(SecretSource::Env("X".into()));
-        let secret = load(&cred, Path::new("."), |_| Some("s3cr3t-value".into())).unwrap();
+        let secret = load(&cred, Path::new("."), |_| Some("s3cr3t-value\r\n".into())).unwrap();
         assert_eq!(secret.expose_secret(), "s3cr3t-value");
         assert!(!format!("{secret:?}").contains("s3cr3t"));
     }

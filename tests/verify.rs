@@ -935,3 +935,62 @@ fn explain_covers_the_table_and_refuses_unknown_codes() {
         "`hello` is not an AADSTS code: write it as AADSTS700016 or 700016"
     );
 }
+
+/// A token endpoint that answers 307 must not make the client re-send its form body (client
+/// secret included) to the `Location` host: reqwest follows redirects by default, consentry must not.
+#[tokio::test]
+async fn a_redirect_never_carries_the_secret_elsewhere() {
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::routing::any;
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let attacker = {
+        let received = received.clone();
+        Router::new().fallback(any(move || {
+            let received = received.clone();
+            async move {
+                received.fetch_add(1, Ordering::SeqCst);
+                StatusCode::OK
+            }
+        }))
+    };
+    let attacker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let attacker_url = format!("http://{}", attacker_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(attacker_listener, attacker).await });
+
+    let location = format!("{attacker_url}/steal");
+    let redirector = Router::new().fallback(any(move || {
+        let location = location.clone();
+        async move {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::LOCATION, location.parse().unwrap());
+            (StatusCode::TEMPORARY_REDIRECT, headers)
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let authority: url::Url = format!("http://{}", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, redirector).await });
+
+    let policy = RetryPolicy {
+        retries: 0,
+        ..RetryPolicy::default()
+    };
+    let result = auth::fetch_token(
+        &authority,
+        &guid(1),
+        "https://api.securitycenter.microsoft.com",
+        CLIENT,
+        &secret(),
+        policy,
+    )
+    .await;
+    assert!(result.is_err(), "a redirect is not a token");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+}

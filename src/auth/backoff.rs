@@ -46,7 +46,9 @@ pub fn delay(
     if let Some(asked) = retry_after {
         // Never earlier than asked; up to 10% later, so tenants throttled together do not all
         // return in the same instant.
-        return (asked + asked.mul_f64(0.1 * jitter)).min(cap);
+        // Clamp first: a hostile `Retry-After: 18446744073709551615` must not overflow Duration.
+        let asked = asked.min(cap);
+        return asked.saturating_add(asked.mul_f64(0.1 * jitter)).min(cap);
     }
     let exponential = policy
         .backoff_base
@@ -70,6 +72,15 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_retry_after_is_capped_not_a_panic() {
+        let policy = RetryPolicy::default();
+        let huge = parse_retry_after("18446744073709551615", Utc::now());
+        for jitter in [0.0, 0.5, 0.999] {
+            assert_eq!(delay(&policy, 0, huge, jitter), policy.max_retry_after);
+        }
+    }
     use chrono::TimeZone as _;
 
     fn policy() -> RetryPolicy {

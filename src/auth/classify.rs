@@ -15,29 +15,55 @@ use super::AccessToken;
 /// The longest excerpt of an unexpected body kept in a report.
 const MAX_EXCERPT: usize = 200;
 
-#[derive(Deserialize)]
+/// The fields of an Entra error body, each read on its own: a `null`, a number where a string was
+/// expected or a Defender-style `{"error": {...}}` loses that one field, never the whole body, so
+/// an AADSTS code in the description still classifies (and a rejected secret still stops the run).
 struct ErrorBody {
     error: Option<String>,
     error_description: Option<String>,
-    #[serde(default)]
     error_codes: Vec<Value>,
     trace_id: Option<String>,
     correlation_id: Option<String>,
 }
 
-/// A number Entra may send as a JSON number (v2) or a string (v1).
+impl ErrorBody {
+    fn parse(body: &str) -> Option<ErrorBody> {
+        let value: Value = serde_json::from_str(body).ok()?;
+        let object = value.as_object()?;
+        let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+        Some(ErrorBody {
+            error: text("error"),
+            error_description: text("error_description"),
+            error_codes: object
+                .get("error_codes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            trace_id: text("trace_id"),
+            correlation_id: text("correlation_id"),
+        })
+    }
+}
+
+/// A number Entra may send as a JSON number (v2) or a string (v1). Lifetimes inform, they decide
+/// nothing, so any other shape reads as unknown rather than discarding a valid token.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Number {
     Int(u64),
+    Float(f64),
     Text(String),
+    Other(serde::de::IgnoredAny),
 }
 
 impl Number {
     fn get(&self) -> Option<u64> {
         match self {
             Number::Int(n) => Some(*n),
+            // Finite and non-negative: `as` saturates at u64::MAX.
+            Number::Float(f) if f.is_finite() && *f >= 0.0 => Some(*f as u64),
             Number::Text(s) => s.trim().parse().ok(),
+            Number::Float(_) | Number::Other(_) => None,
         }
     }
 }
@@ -134,7 +160,7 @@ fn transient(http_status: u16) -> bool {
 /// `error_description`, then `error`, then the HTTP status. Never fails: a body that is not JSON
 /// becomes `error` with the body's first line.
 pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
-    let Ok(parsed) = serde_json::from_str::<ErrorBody>(body) else {
+    let Some(parsed) = ErrorBody::parse(body) else {
         return Failure {
             disposition: if transient(http_status) {
                 Disposition::Retry
@@ -216,6 +242,30 @@ mod tests {
         assert_eq!(f.detail.trace_id.as_deref(), Some("0c1d"));
         assert_eq!(f.detail.correlation_id.as_deref(), Some("9e8f"));
         assert_eq!(f.detail.http_status, Some(400));
+    }
+
+    #[test]
+    fn odd_field_shapes_lose_the_field_not_the_classification() {
+        let odd = r#"{"error":null,"error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":null,"trace_id":7}"#;
+        let f = classify_error(401, odd);
+        assert_eq!(
+            f.disposition,
+            Disposition::Final(Status::CredentialRejected)
+        );
+        assert_eq!(f.detail.code.as_deref(), Some("AADSTS7000215"));
+        assert_eq!(f.detail.trace_id, None);
+    }
+
+    #[test]
+    fn odd_lifetimes_do_not_discard_a_token() {
+        for lifetime in ["3599", "\"3599\"", "3599.0", "-1", "null", "{}"] {
+            let body = format!(
+                r#"{{"token_type":"Bearer","expires_in":{lifetime},"access_token":"a.b.c"}}"#
+            );
+            let token = parse_success(&body, "application/json")
+                .unwrap_or_else(|e| panic!("{lifetime}: {e}"));
+            assert_eq!(token.token.expose_secret(), "a.b.c");
+        }
     }
 
     #[test]

@@ -116,7 +116,10 @@ impl TokenError {
 pub fn http_client(authority: &Url) -> Result<reqwest::Client, TokenError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("consentry/", env!("CARGO_PKG_VERSION")))
-        .https_only(!crate::verify::is_loopback(authority));
+        .https_only(!crate::verify::is_loopback(authority))
+        // A token endpoint never redirects; following a 307/308 would re-send the form body, client
+        // secret included, to whatever host the `Location` names.
+        .redirect(reqwest::redirect::Policy::none());
     if crate::verify::is_loopback(authority) {
         builder = builder.no_proxy();
     }

@@ -183,6 +183,8 @@ fn hint(status: Status, apis: &[ApiReport], error: Option<&EntraError>) -> Optio
         _ => match (entry, error) {
             (Some(entry), _) => entry.advice.to_owned(),
             (None, Some(e)) if e.error == "timeout" => "No answer from the token endpoint: check the network (proxy, firewall) and --authority-host, or raise --timeout, then run again.".to_owned(),
+            (None, Some(EntraError { http_status: Some(429), .. })) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
+            (None, Some(EntraError { http_status: Some(500..=599), .. })) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
             (None, Some(e)) if e.error == "connection_failed" => "Could not reach the token endpoint: check the network (proxy, firewall, DNS) and --authority-host, then run again.".to_owned(),
             (None, Some(EntraError { code: Some(code), .. })) => format!(
                 "{code} is not in consentry's table: read Entra's message, and https://login.microsoftonline.com/error?code={}",
@@ -223,7 +225,12 @@ fn tenant_report(
             None => extra,
         });
     }
-    let consent_url = matches!(status, Status::NotConsented | Status::MissingRoles).then(|| {
+    // resource_missing: once the customer activates the service, consent is the next step.
+    let consent_url = matches!(
+        status,
+        Status::NotConsented | Status::MissingRoles | Status::ResourceMissing
+    )
+    .then(|| {
         crate::consent::admin_consent_url(
             manifest.cloud,
             tenant.id.as_str(),
@@ -536,7 +543,13 @@ mod tests {
         assert_eq!(nw.status, Status::ResourceMissing);
         assert_eq!(nw.apis[1].status, Status::InvalidToken);
         assert_eq!(nw.apis[1].granted, Vec::<String>::new());
-        assert_eq!(nw.consent_url, None);
+        // Once the customer activates the service, consenting is the next step: the link is there.
+        assert!(
+            nw.consent_url
+                .as_deref()
+                .unwrap()
+                .contains("/northwind.onmicrosoft.com/adminconsent?")
+        );
         assert_eq!(nw.tenant_id, None, "no valid token, no tid learnt");
         assert_eq!(r.exit(), Exit::Findings);
     }

@@ -125,7 +125,12 @@ pub fn authority_host(input: Option<&str>, cloud: Cloud) -> Result<Url, VerifyEr
             let _ = redacted.set_password(Some("***"));
             redacted.to_string()
         }
-        _ => text.to_owned(),
+        Ok(_) => text.to_owned(),
+        // Unparseable: anything before an `@` may be a password; show only what follows it.
+        Err(_) => match text.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => text.to_owned(),
+        },
     };
     let refuse = |reason: &str| VerifyError::Authority {
         input: shown.clone(),
@@ -379,12 +384,13 @@ mod tests {
             "http://localhost.evil.test",
             "ftp://127.0.0.1",
             "https://user:pw@login.microsoftonline.com",
+            "https://user:pw@login.microsoftonline.com:badport",
             "https://login.microsoftonline.com/?x=1",
             "not a url",
         ] {
             let err = authority_host(Some(bad), Cloud::Global).unwrap_err();
             assert!(matches!(err, VerifyError::Authority { .. }), "{bad}");
-            assert!(!err.to_string().contains(":pw@"), "{err}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
         }
         let err = authority_host(Some("http://example.com"), Cloud::Global)
             .unwrap_err()
