@@ -132,9 +132,20 @@ impl Render<Report> for Markdown {
                 .collect();
             let _ = writeln!(out, "Coverage: {}\n", per_role.join(" · "));
         }
-        out.push_str("| Tenant | Id | Status | Missing | Extra |\n");
-        out.push_str("|---|---|---|---|---|\n");
-        for tenant in &report.tenants {
+        // Tenants that need a look get the table; fully covered ones collapse into a list below,
+        // so a partner with thousands of customers stays well inside a PR comment or GitHub's
+        // 1 MiB job-summary limit.
+        let (covered, attention): (Vec<&TenantReport>, Vec<&TenantReport>) = report
+            .tenants
+            .iter()
+            .partition(|t| t.status == Status::Ok && extras(t).is_empty());
+        if attention.is_empty() {
+            out.push_str("Every tenant granted every required role, and nothing more.\n");
+        } else {
+            out.push_str("| Tenant | Id | Status | Missing | Extra |\n");
+            out.push_str("|---|---|---|---|---|\n");
+        }
+        for tenant in attention {
             let missing = tenant
                 .apis
                 .iter()
@@ -151,6 +162,23 @@ impl Render<Report> for Markdown {
                 markdown_escape(&short_roles(&missing)),
                 markdown_escape(&short_roles(&extras(tenant)))
             );
+        }
+        if !covered.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n<details><summary>{} fully covered tenant{}</summary>\n",
+                covered.len(),
+                if covered.len() == 1 { "" } else { "s" }
+            );
+            for tenant in covered {
+                let _ = writeln!(
+                    out,
+                    "- {} {}",
+                    markdown_escape(&tenant.name),
+                    code(&tenant.id)
+                );
+            }
+            out.push_str("\n</details>\n");
         }
         let todo: Vec<String> = report
             .tenants
