@@ -303,9 +303,18 @@ fn a_report_where_everyone_is_ok_says_so() {
     let md = render_verify(&r, VerifyFormat::Markdown);
     assert!(md.contains("all ok"));
     assert!(!md.contains("What to do"));
-    assert!(md.contains("Every tenant granted every required role"), "{md}");
-    assert!(!md.contains("| Tenant |"), "no table when nobody needs a look: {md}");
-    assert!(md.contains("<details><summary>1 fully covered tenant</summary>"), "{md}");
+    assert!(
+        md.contains("Every tenant granted every required role"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("| Tenant |"),
+        "no table when nobody needs a look: {md}"
+    );
+    assert!(
+        md.contains("<details><summary>1 fully covered tenant</summary>"),
+        "{md}"
+    );
     let xml = render_verify(&r, VerifyFormat::Junit);
     assert!(xml.contains(r#"tests="1" failures="0""#));
 }

@@ -158,6 +158,13 @@ struct Report<'a> {
 impl<'a> Report<'a> {
     fn new(diagnostic: &'a Diagnostic, text: Option<&'a str>, line_starts: &'a [usize]) -> Self {
         let source = match (text, diagnostic.span) {
+            // A snippet of a line longer than any screen (a hostile one-line file) would echo it
+            // whole; the location alone says where to look.
+            (Some(text), Some(span))
+                if longest_line_around(text, line_starts, span.offset) > MAX_SNIPPET_LINE =>
+            {
+                None
+            }
             (Some(text), Some(_)) => Some(Named {
                 name: &diagnostic.file,
                 text,
@@ -167,6 +174,25 @@ impl<'a> Report<'a> {
         };
         Report { diagnostic, source }
     }
+}
+
+/// Lines longer than this (in bytes) are not shown as snippets.
+const MAX_SNIPPET_LINE: usize = 1_000;
+
+/// The length of the line holding `offset` and of its neighbours (miette shows one line of context
+/// on each side).
+fn longest_line_around(text: &str, line_starts: &[usize], offset: usize) -> usize {
+    let line = line_starts
+        .partition_point(|&start| start <= offset)
+        .saturating_sub(1);
+    (line.saturating_sub(1)..=line + 1)
+        .filter_map(|i| {
+            let start = *line_starts.get(i)?;
+            let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
+            Some(end - start)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// `text` with the value starting at `offset` replaced by `*`: through the end of its span and at
@@ -287,6 +313,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_giant_line_gets_a_location_not_a_snippet() {
+        let text = format!("version: 1\napp: [{}]\n", "x,".repeat(5_000));
+        let checked = crate::validate::check_str("giant.yaml", &text);
+        assert!(checked.has_errors());
+        let human = render_human(&checked, false);
+        assert!(
+            human.len() < 5_000,
+            "the line is not echoed: {} bytes",
+            human.len()
+        );
+        assert!(human.contains("giant.yaml:2:"), "{human}");
     }
 
     #[test]
