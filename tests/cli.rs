@@ -64,6 +64,21 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `(tenant name, tenant[field])` for every tenant of a plan or verify JSON, in order.
+fn by_name(json: &serde_json::Value, field: &str) -> Vec<(String, String)> {
+    json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t[field].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Snapshot settings: the top-level snapshots/ folder, and filters for what changes run to run.
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
@@ -421,28 +436,8 @@ fn report_file_round_trips_into_plan_state() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let actions: BTreeMap<String, String> = plan["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_owned(),
-                t["action"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let verified: BTreeMap<String, String> = json["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_owned(),
-                t["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let actions: BTreeMap<String, String> = by_name(&plan, "action").into_iter().collect();
+    let verified: BTreeMap<String, String> = by_name(&json, "status").into_iter().collect();
     for (name, status) in &verified {
         let expected = match status.as_str() {
             "ok" => "none",
@@ -723,17 +718,7 @@ fn plan_against_a_base_manifest() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let actions: Vec<(String, String)> = plan["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_owned(),
-                t["action"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let actions = by_name(&plan, "action");
     let expected: Vec<(String, String)> = [
         ("Fabrikam", "reconsent"),
         ("Northwind Traders", "consent"),
