@@ -2,9 +2,11 @@
 //! text a human or a machine reads. One module per format; each format is a [`Render`]
 //! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
 
+mod github;
 mod json;
 mod junit;
 mod markdown;
+mod message;
 mod roles;
 mod table;
 
@@ -14,6 +16,7 @@ use crate::cloud::Cloud;
 use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
+pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::{Junit, xml_escape};
 pub use markdown::{Markdown, markdown_escape};
@@ -50,6 +53,8 @@ pub enum VerifyFormat {
     Json,
     /// JUnit XML, one test case per tenant × API, for CI test dashboards.
     Junit,
+    /// GitHub Actions workflow commands: an annotation per tenant that needs a look, and a notice.
+    Github,
 }
 
 /// Renders a plan.
@@ -68,6 +73,7 @@ pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
         VerifyFormat::Markdown => Markdown.render(report),
         VerifyFormat::Json => Json.render(report),
         VerifyFormat::Junit => Junit.render(report),
+        VerifyFormat::Github => Github.render(report),
     }
 }
 
