@@ -931,7 +931,10 @@ fn markdown_checklist_escapes_names_and_collapses_tenants_with_nothing_to_do() {
     let (checklist, messages) = md.split_once("### Messages to send").unwrap();
     assert!(!checklist.contains("<beta>"));
     // In the messages the name is literal text inside a code fence, where Markdown is not read.
-    for block in messages.split("</details>").filter(|b| b.contains("<beta>")) {
+    for block in messages
+        .split("</details>")
+        .filter(|b| b.contains("<beta>"))
+    {
         let fenced = block.split("```text\n").nth(1).unwrap_or_default();
         assert!(fenced.contains("<beta>"), "{block}");
         assert!(!block.split("```text\n").next().unwrap().contains("<beta>"));

@@ -1,7 +1,7 @@
 //! The GitHub Actions format: workflow commands (`::error file=…,line=…,col=…,title=…::message`)
 //! that the runner turns into annotations on the pull request's files and the run's summary, for
-//! `validate` (one per diagnostic, at its line and column) and `verify` (one per tenant that needs
-//! a look, then a `::notice` with the totals).
+//! `validate` (one per diagnostic, at its line and column), `verify` (one per tenant that needs a
+//! look) and `plan` (one per tenant with something to do); verify and plan end with a `::notice`.
 //!
 //! GitHub reads a workflow command up to the end of its line and splits properties on `,` and `:`,
 //! so a customer's tenant name or a manifest value could end an annotation early or forge another
@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 
 use super::{Coverage, Render};
+use crate::plan::{Action, Plan};
 use crate::validate::{Checked, Severity};
 use crate::verify::report::{Report, Status, TenantReport};
 
@@ -95,6 +96,44 @@ impl Render<Report> for Github {
             "::notice title={}::{}",
             escape_property(&format!("consentry verify: {}", report.app.name)),
             escape_data(&summary)
+        );
+        out
+    }
+}
+
+impl Render<Plan> for Github {
+    fn render(&self, plan: &Plan) -> String {
+        let mut out = String::new();
+        for tenant in &plan.tenants {
+            if tenant.action == Action::None && tenant.withheld_roles.is_none() {
+                continue;
+            }
+            let mut message = tenant.reason.clone();
+            if let Some(url) = tenant
+                .consent_url
+                .as_deref()
+                .filter(|_| matches!(tenant.action, Action::Consent | Action::Reconsent))
+            {
+                message.push_str("\nadmin-consent link: ");
+                message.push_str(url);
+            }
+            let _ = writeln!(
+                out,
+                "::warning title={}::{}",
+                escape_property(&format!("{}: {}", tenant.name, tenant.action)),
+                escape_data(&message)
+            );
+        }
+        let s = &plan.summary;
+        let _ = writeln!(
+            out,
+            "::notice title={}::{}",
+            escape_property(&format!("consentry plan: {}", plan.app.name)),
+            escape_data(&format!(
+                "{} to consent, {} to re-consent, {} to offboard, {} to investigate, {} with \
+                 nothing to do",
+                s.consent, s.reconsent, s.offboard, s.investigate, s.none
+            ))
         );
         out
     }

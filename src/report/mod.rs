@@ -39,6 +39,8 @@ pub enum PlanFormat {
     Markdown,
     /// The documented, stable JSON plan (`schema_version` 1).
     Json,
+    /// GitHub Actions workflow commands: a warning per tenant with something to do, and a notice.
+    Github,
 }
 
 /// How `verify` writes its report.
@@ -63,6 +65,7 @@ pub fn render_plan(plan: &Plan, format: PlanFormat) -> String {
         PlanFormat::Table => Table.render(plan),
         PlanFormat::Markdown => Markdown.render(plan),
         PlanFormat::Json => Json.render(plan),
+        PlanFormat::Github => Github.render(plan),
     }
 }
 
