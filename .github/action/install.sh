@@ -7,6 +7,12 @@ set -uo pipefail
 
 say() { echo "consentry action: $*" >&2; }
 
+# The cache key of a source build: the action's own sources (hashFiles() only sees the workspace,
+# and the action is checked out outside it).
+key=$(cd "${GITHUB_ACTION_PATH:-.}" && { cat Cargo.lock; find src -type f | LC_ALL=C sort | xargs cat; } 2>/dev/null \
+  | { sha256sum 2>/dev/null || shasum -a 256; } | awk '{ print $1 }')
+echo "source-key=${key}" >> "${GITHUB_OUTPUT:-/dev/null}"
+
 case "${RUNNER_OS:-}-${RUNNER_ARCH:-}" in
   Linux-X64) target=x86_64-unknown-linux-musl ;;
   Linux-ARM64) target=aarch64-unknown-linux-musl ;;

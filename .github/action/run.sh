@@ -2,6 +2,7 @@
 # Runs the consentry command the action was given, keeps its exit code, and writes the job summary.
 # Inputs arrive in environment variables (never spliced into this script), so a manifest path or
 # argument cannot inject shell code. CONSENTRY_ARGS is split on whitespace on purpose.
+# `${extra[@]+...}` because bash 3.2 (macOS) calls an empty array unbound under `set -u`.
 set -uo pipefail
 
 command="${CONSENTRY_COMMAND:-validate}"
@@ -18,9 +19,9 @@ esac
 report="${RUNNER_TEMP:-/tmp}/consentry-verify.json"
 status=0
 if [ "$command" = verify ]; then
-  consentry verify "$manifest" --format "$format" --report "$report" "${extra[@]}" || status=$?
+  consentry verify "$manifest" --format "$format" --report "$report" ${extra[@]+"${extra[@]}"} || status=$?
 else
-  consentry "$command" "$manifest" --format "$format" "${extra[@]}" || status=$?
+  consentry "$command" "$manifest" --format "$format" ${extra[@]+"${extra[@]}"} || status=$?
 fi
 echo "exit-code=$status" >> "${GITHUB_OUTPUT:-/dev/null}"
 
@@ -35,7 +36,7 @@ if [ "$summary" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
       ;;
     plan)
       # Offline and cheap: the same plan again, as the Markdown checklist with messages to send.
-      consentry plan "$manifest" --format markdown "${extra[@]}" >> "$GITHUB_STEP_SUMMARY" || true
+      consentry plan "$manifest" --format markdown ${extra[@]+"${extra[@]}"} >> "$GITHUB_STEP_SUMMARY" || true
       ;;
     verify)
       # The tenants are not asked twice: the summary is planned from the report just written.
