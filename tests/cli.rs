@@ -380,7 +380,7 @@ fn a_rejected_secret_stops_the_run_and_reports_every_tenant() {
 #[test]
 fn demo_partner_in_every_format() {
     let sandbox = demo();
-    for format in ["table", "markdown", "json", "junit"] {
+    for format in ["table", "markdown", "json", "junit", "github"] {
         let out = verify_demo(&["--format", format], &[], &sandbox);
         assert!(
             matches!(code(&out), 1 | 3),
