@@ -8,7 +8,12 @@ use super::markdown_escape;
 use crate::catalog;
 use crate::plan::{Action, Plan, PlannedTenant, Roles};
 
-/// `### Messages to send` with one collapsed message per tenant to (re-)consent; empty when none.
+/// At most this many messages in one plan. Each is about a kilobyte and GitHub caps a step's job
+/// summary at 1 MiB: a first pull request for a large fleet must not lose its checklist to them.
+pub const MESSAGE_LIMIT: usize = 50;
+
+/// `### Messages to send` with one collapsed message per tenant to (re-)consent (the first
+/// [`MESSAGE_LIMIT`], then a line saying how many more); empty when none.
 pub fn render_markdown(plan: &Plan) -> String {
     let tenants: Vec<(&PlannedTenant, &str)> = plan
         .tenants
@@ -20,7 +25,8 @@ pub fn render_markdown(plan: &Plan) -> String {
         return String::new();
     }
     let mut out = String::from("\n### Messages to send\n\n");
-    for (tenant, url) in tenants {
+    let more = tenants.len().saturating_sub(MESSAGE_LIMIT);
+    for (tenant, url) in tenants.into_iter().take(MESSAGE_LIMIT) {
         let text = message(&plan.app.name, tenant, url);
         // The message is literal text: a fence longer than any backtick run in it cannot be closed
         // early by a customer's name.
@@ -30,6 +36,13 @@ pub fn render_markdown(plan: &Plan) -> String {
             "<details><summary>{} ({})</summary>\n\n{fence}text\n{text}{fence}\n\n</details>\n",
             markdown_escape(&tenant.name),
             tenant.action
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "{more} more tenants to (re-)consent get the same message with their own link (the \
+             table and JSON plans list every link).\n"
         );
     }
     out
@@ -104,6 +117,38 @@ fn longest_backtick_run(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_fleet_gets_a_bounded_number_of_messages() {
+        use crate::plan::{PlanSummary, PlannedTenant};
+        use crate::verify::report::AppInfo;
+        let tenant = |i: usize| PlannedTenant {
+            name: format!("Customer {i}"),
+            id: format!("customer{i}.onmicrosoft.com"),
+            labels: Vec::new(),
+            action: Action::Consent,
+            consent_url: Some(format!("https://login.example/{i}")),
+            required: Roles::new(),
+            new_roles: None,
+            missing_roles: None,
+            withheld_roles: None,
+            reason: String::new(),
+        };
+        let plan = Plan {
+            schema_version: crate::plan::SCHEMA_VERSION,
+            app: AppInfo {
+                name: "App".to_owned(),
+                client_id: "6731de76-14a6-49ae-97bc-6eba6914391e".to_owned(),
+            },
+            cloud: crate::cloud::Cloud::Global,
+            summary: PlanSummary::default(),
+            tenants: (0..MESSAGE_LIMIT + 7).map(tenant).collect(),
+        };
+        let text = render_markdown(&plan);
+        assert_eq!(text.matches("<details>").count(), MESSAGE_LIMIT);
+        assert!(text.contains("7 more tenants"), "{text}");
+        assert!(!text.contains(&format!("Customer {MESSAGE_LIMIT} ")));
+    }
 
     #[test]
     fn the_fence_outgrows_any_backtick_run() {
