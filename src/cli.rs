@@ -1017,6 +1017,17 @@ mod tests {
     }
 
     #[test]
+    fn ages_parse_in_days_hours_minutes_and_seconds() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("7"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert!(parse_age("0d").is_err());
+        assert!(parse_age("1w").is_err());
+        assert!(parse_age("99999999999999999999d").is_err());
+    }
+
+    #[test]
     fn the_cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

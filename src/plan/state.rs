@@ -92,6 +92,67 @@ pub fn check_state(
 mod tests {
     use super::*;
 
+    use crate::model::{App, Credential};
+    use crate::verify::report::{AppInfo, Summary};
+
+    const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+
+    fn manifest() -> Manifest {
+        Manifest {
+            app: App {
+                name: "App".to_owned(),
+                client_id: CLIENT.to_owned(),
+                redirect_uri: "https://portal.azure.com".to_owned(),
+                credential: Credential::default(),
+            },
+            cloud: crate::cloud::Cloud::Global,
+            apis: Vec::new(),
+            tenants: Vec::new(),
+        }
+    }
+
+    fn report(client_id: &str, generated_at: DateTime<Utc>) -> Report {
+        Report {
+            schema_version: crate::verify::report::SCHEMA_VERSION,
+            generated_at,
+            app: AppInfo {
+                name: "App".to_owned(),
+                client_id: client_id.to_owned(),
+            },
+            cloud: crate::cloud::Cloud::Global,
+            fail_on_extra: false,
+            summary: Summary::default(),
+            tenants: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_report_is_checked_for_its_app_and_its_age() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        let fresh = report(&CLIENT.to_ascii_uppercase(), now - day);
+        assert_eq!(
+            check_state(&manifest(), &fresh, now, DEFAULT_MAX_AGE),
+            Ok(None)
+        );
+        let old = report(CLIENT, now - day * 8);
+        let stale = check_state(&manifest(), &old, now, DEFAULT_MAX_AGE);
+        assert!(
+            matches!(stale, Ok(Some(s)) if s.age > DEFAULT_MAX_AGE),
+            "{stale:?}"
+        );
+        let future = report(CLIENT, now + day);
+        assert_eq!(
+            check_state(&manifest(), &future, now, DEFAULT_MAX_AGE),
+            Ok(None)
+        );
+        let other = report("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890", now);
+        assert!(matches!(
+            check_state(&manifest(), &other, now, DEFAULT_MAX_AGE),
+            Err(StateError::OtherApp { .. })
+        ));
+    }
+
     #[test]
     fn ages_read_in_the_largest_whole_unit() {
         assert_eq!(human(Duration::from_secs(8 * 86_400 + 5)), "8 days");
