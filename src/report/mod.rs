@@ -2,9 +2,11 @@
 //! text a human or a machine reads. One module per format; each format is a [`Render`]
 //! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
 
+mod github;
 mod json;
 mod junit;
 mod markdown;
+mod message;
 mod roles;
 mod table;
 
@@ -14,6 +16,7 @@ use crate::cloud::Cloud;
 use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
+pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::{Junit, xml_escape};
 pub use markdown::{Markdown, markdown_escape};
@@ -36,6 +39,8 @@ pub enum PlanFormat {
     Markdown,
     /// The documented, stable JSON plan (`schema_version` 1).
     Json,
+    /// GitHub Actions workflow commands: a warning per tenant with something to do, and a notice.
+    Github,
 }
 
 /// How `verify` writes its report.
@@ -50,6 +55,8 @@ pub enum VerifyFormat {
     Json,
     /// JUnit XML, one test case per tenant × API, for CI test dashboards.
     Junit,
+    /// GitHub Actions workflow commands: an annotation per tenant that needs a look, and a notice.
+    Github,
 }
 
 /// Renders a plan.
@@ -58,6 +65,7 @@ pub fn render_plan(plan: &Plan, format: PlanFormat) -> String {
         PlanFormat::Table => Table.render(plan),
         PlanFormat::Markdown => Markdown.render(plan),
         PlanFormat::Json => Json.render(plan),
+        PlanFormat::Github => Github.render(plan),
     }
 }
 
@@ -68,6 +76,7 @@ pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
         VerifyFormat::Markdown => Markdown.render(report),
         VerifyFormat::Json => Json.render(report),
         VerifyFormat::Junit => Junit.render(report),
+        VerifyFormat::Github => Github.render(report),
     }
 }
 
