@@ -14,6 +14,7 @@ pub mod cloud;
 pub mod consent;
 pub mod demo;
 pub mod exit;
+pub mod input;
 pub mod jwt;
 pub mod manifest;
 pub mod model;
