@@ -32,6 +32,17 @@ pub enum ApiOutcome {
     },
     /// No token.
     Failed(TokenError),
+    /// The run ended before this request was answered.
+    Unfinished(Unfinished),
+}
+
+/// Why a run ended before every request was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The run's deadline (`--deadline`) passed: reported `error`, "deadline reached".
+    Deadline(std::time::Duration),
+    /// The run was stopped (the signal's name, `SIGINT`): reported `not_checked`.
+    Stopped(&'static str),
 }
 
 impl ApiOutcome {
@@ -41,6 +52,8 @@ impl ApiOutcome {
             ApiOutcome::Token { .. } => "token",
             ApiOutcome::Invalid { .. } => Status::InvalidToken.as_str(),
             ApiOutcome::Failed(e) => e.status().as_str(),
+            ApiOutcome::Unfinished(Unfinished::Deadline(_)) => Status::Error.as_str(),
+            ApiOutcome::Unfinished(Unfinished::Stopped(_)) => Status::NotChecked.as_str(),
         }
     }
 }
@@ -146,6 +159,32 @@ fn api_reports(
                 report.status = error.status();
                 report.error = Some(error.to_entra_error());
             }
+            ApiOutcome::Unfinished(why) => {
+                let (status, error, message) = match why {
+                    Unfinished::Deadline(limit) => (
+                        Status::Error,
+                        "deadline",
+                        format!(
+                            "deadline reached: no answer within the run's --deadline of {}",
+                            humantime::format_duration(limit)
+                        ),
+                    ),
+                    Unfinished::Stopped(signal) => (
+                        Status::NotChecked,
+                        "not_checked",
+                        format!("not checked: the run was stopped ({signal}) before an answer"),
+                    ),
+                };
+                report.status = status;
+                report.error = Some(EntraError {
+                    code: None,
+                    error: error.to_owned(),
+                    message,
+                    trace_id: None,
+                    correlation_id: None,
+                    http_status: None,
+                });
+            }
         }
         apis.push(report);
     }
@@ -180,8 +219,10 @@ fn hint(status: Status, apis: &[ApiReport], error: Option<&EntraError>) -> Optio
         Status::CredentialRejected => aadsts::lookup_number(7000215)
             .map(|e| e.advice.to_owned())
             .unwrap_or_default(),
+        Status::NotChecked => "The run was stopped before this tenant was checked: run verify again.".to_owned(),
         _ => match (entry, error) {
             (Some(entry), _) => entry.advice.to_owned(),
+            (None, Some(e)) if e.error == "deadline" => "The run's --deadline passed before this tenant answered: run again later, with a longer --deadline, or check it alone with --tenant.".to_owned(),
             (None, Some(e)) if e.error == "timeout" => "No answer from the token endpoint: check the network (proxy, firewall) and --authority-host, or raise --timeout, then run again.".to_owned(),
             (None, Some(EntraError { http_status: Some(429), .. })) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
             (None, Some(EntraError { http_status: Some(500..=599), .. })) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
