@@ -950,6 +950,16 @@ mod tests {
     }
 
     #[test]
+    fn the_deadline_and_timeout_defaults_are_the_library_ones() {
+        let cli = Cli::try_parse_from(["consentry", "verify"]).unwrap();
+        let Command::Verify(args) = cli.command else {
+            panic!("verify parses as verify");
+        };
+        assert_eq!(args.authority.deadline, verify::DEFAULT_DEADLINE);
+        assert_eq!(args.authority.timeout, auth::RetryPolicy::default().timeout);
+    }
+
+    #[test]
     fn the_cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

@@ -527,6 +527,56 @@ mod tests {
     }
 
     #[test]
+    fn unfinished_work_is_not_checked_after_a_signal_and_error_after_the_deadline() {
+        let all = ["AdvancedHunting.Read.All", "Incident.Read.All"];
+        let r = build(
+            vec![
+                vec![
+                    token(T1, &all),
+                    ApiOutcome::Unfinished(Unfinished::Stopped("SIGINT")),
+                ],
+                vec![
+                    ApiOutcome::Unfinished(Unfinished::Deadline(Duration::from_secs(90))),
+                    token("9f", &["Machine.Read.All"]),
+                ],
+            ],
+            &options(),
+        );
+        let stopped = &r.tenants[0];
+        assert_eq!(
+            stopped.apis[0].status,
+            Status::Ok,
+            "what was answered is kept"
+        );
+        assert_eq!(stopped.status, Status::NotChecked);
+        let error = stopped.error.as_ref().unwrap();
+        assert_eq!(error.error, "not_checked");
+        assert!(error.message.contains("SIGINT"), "{}", error.message);
+        assert!(
+            stopped
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("run verify again")
+        );
+        assert_eq!(stopped.consent_url, None);
+
+        let late = &r.tenants[1];
+        assert_eq!(late.status, Status::Error);
+        let error = late.error.as_ref().unwrap();
+        assert_eq!(
+            error.message,
+            "deadline reached: no answer within the run's --deadline of 1m 30s"
+        );
+        assert!(late.hint.as_deref().unwrap().contains("--deadline"));
+        assert_eq!(r.summary.by_status.get(&Status::NotChecked), Some(&1));
+        assert_eq!(r.exit(), Exit::Undetermined);
+        assert!(Status::NotChecked.is_undetermined());
+        let json = serde_json::to_string(&Status::NotChecked).unwrap();
+        assert_eq!(json, "\"not_checked\"");
+    }
+
+    #[test]
     fn fail_on_extra_makes_extras_a_visible_finding() {
         let all = ["AdvancedHunting.Read.All", "Incident.Read.All"];
         let outcomes = || {
