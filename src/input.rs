@@ -1,7 +1,8 @@
 //! Reading an input file: the manifest, `--base`, `--state`, `--scenario`, the client-secret file,
 //! and `decode`'s stdin. Every read is bounded in size, and a path is read only when it names a
-//! regular file (or this process's own stdin), so a FIFO, a device or a directory given by mistake
-//! or malice can neither block the run forever nor fill memory.
+//! regular file (or this process's own stdin, or `/dev/null`, which reads as empty), so a FIFO, a
+//! device or a directory given by mistake or malice can neither block the run forever nor fill
+//! memory.
 //!
 //! The file is opened non-blocking (opening a FIFO for reading otherwise waits for a writer) and
 //! its type is taken from the open descriptor (`fstat`), not from the path, so nothing can swap the
@@ -81,6 +82,13 @@ fn is_stdin(metadata: &std::fs::Metadata) -> bool {
         .is_ok_and(|st| st.st_dev == metadata.dev() && st.st_ino == metadata.ino())
 }
 
+/// Whether `metadata` is the null device (character device 1:3 on Linux).
+fn is_null_device(metadata: &std::fs::Metadata) -> bool {
+    metadata.file_type().is_char_device()
+        && rustix::fs::major(metadata.rdev()) == 1
+        && rustix::fs::minor(metadata.rdev()) == 3
+}
+
 /// Reads at most `limit` bytes from `reader`; more is [`InputError::TooLarge`], never a bigger
 /// allocation.
 fn read_capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
@@ -102,6 +110,10 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)?;
     let metadata = file.metadata()?;
+    // `--base /dev/null` is the idiom for "empty": the null device ends at once, never blocks.
+    if is_null_device(&metadata) {
+        return Ok(Vec::new());
+    }
     if !metadata.is_file() {
         // `/dev/stdin` when stdin is a pipe: read the process's own stdin, which blocks as a user
         // who piped data in expects (the reopened pipe would be non-blocking).

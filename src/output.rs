@@ -459,13 +459,27 @@ mod tests {
 
     #[test]
     fn devices_are_written_in_place_and_directories_refused() {
-        let before = std::fs::metadata("/dev/null").unwrap();
-        write_path(Path::new("/dev/null"), b"gone").unwrap();
-        let after = std::fs::metadata("/dev/null").unwrap();
-        assert!(after.file_type().is_char_device());
-        assert_eq!(identity(&before), identity(&after));
-
+        // /dev/null is only resolved, never written: if this ever regressed, writing it as root
+        // would replace the machine's /dev/null with a file.
+        let target = resolve(Path::new("/dev/null")).unwrap();
+        assert!(
+            matches!(target, Target::Stream { .. } | Target::Stdout),
+            "{target:?}"
+        );
+        // A FIFO stands in for a device: written in place, it stays a FIFO and its reader gets
+        // the content.
         let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_path(&fifo, b"through").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through");
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(names(dir.path()), ["fifo"]);
+
         let err = write_path(dir.path(), b"x").unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
     }

@@ -294,18 +294,34 @@ fn verify_refuses_outputs_that_are_inputs_or_each_other_before_sending() {
 }
 
 #[test]
-fn dev_null_stays_a_device() {
-    // Before (as root): `-o /dev/null` renamed a regular file over /dev/null.
+fn a_device_or_fifo_output_is_written_in_place() {
+    // Before (as root): `-o /dev/null` renamed a regular file over /dev/null. A FIFO in a temp dir
+    // stands in for the device (same code path: neither is a regular file), so a regression
+    // cannot break the machine's /dev/null; /dev/null itself is written only as stdout's twin.
     let (dir, _) = partner(&[("A", T1, GRANTED)]);
-    let before = std::fs::metadata("/dev/null").unwrap();
-    let out = run(&["plan", "consentry.yaml", "-o", "/dev/null"], dir.path());
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let after = std::fs::metadata("/dev/null").unwrap();
-    assert!(after.file_type().is_char_device());
-    assert_eq!(
-        (before.dev(), before.ino(), before.rdev()),
-        (after.dev(), after.ino(), after.rdev())
+    let fifo = dir.path().join("plan.fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = run(
+        &[
+            "plan",
+            "consentry.yaml",
+            "-o",
+            "plan.fifo",
+            "--format",
+            "json",
+        ],
+        dir.path(),
     );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = reader.join().unwrap();
+    assert!(text.contains("\"tenants\""), "{text}");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(names(dir.path()), ["consentry.yaml", "plan.fifo"]);
 }
 
 #[test]
