@@ -7,7 +7,9 @@
     reason = "test helpers outside #[test] fns panic as test failures"
 )]
 
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _, symlink};
+use std::os::unix::fs::{
+    FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _, symlink,
+};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -297,15 +299,18 @@ fn verify_refuses_outputs_that_are_inputs_or_each_other_before_sending() {
 fn a_device_or_fifo_output_is_written_in_place() {
     // Before (as root): `-o /dev/null` renamed a regular file over /dev/null. A FIFO in a temp dir
     // stands in for the device (same code path: neither is a regular file), so a regression
-    // cannot break the machine's /dev/null; /dev/null itself is written only as stdout's twin.
+    // cannot break the machine's /dev/null.
     let (dir, _) = partner(&[("A", T1, GRANTED)]);
     let fifo = dir.path().join("plan.fifo");
     let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
+    // The reader is opened non-blocking first: the binary's write does not wait for it, and a
+    // regression (the FIFO replaced by a file) shows as no data instead of a hang.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(&fifo)
+        .unwrap();
     let out = run(
         &[
             "plan",
@@ -318,7 +323,8 @@ fn a_device_or_fifo_output_is_written_in_place() {
         dir.path(),
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let text = reader.join().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
     assert!(text.contains("\"tenants\""), "{text}");
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     assert_eq!(names(dir.path()), ["consentry.yaml", "plan.fifo"]);
