@@ -2,7 +2,7 @@
 //! pipeline. This is the edge of the program: the only module that writes to stdout (reports, via
 //! [`crate::output`]) or stderr (diagnostics and errors), and the one that maps outcomes to [`Exit`].
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,11 +12,12 @@ use secrecy::SecretString;
 use crate::cloud::Cloud;
 use crate::consent::LinkStyle;
 use crate::exit::{EXIT_CODES_HELP, Exit};
-use crate::model::Manifest;
+use crate::model::{Credential, Manifest, SecretSource};
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
 use crate::{
-    aadsts, auth, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify,
+    aadsts, auth, catalog, demo, input, jwt, output, plan, report, sandbox, secret, validate,
+    verify,
 };
 
 /// `0.1.0 (catalog 2026-11-24)`: which role names this build checks manifests against.
@@ -211,7 +212,8 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
-    /// Write the output to this file (atomically) instead of stdout.
+    /// Write the output to this file (atomically; `-` is stdout) instead of stdout. Never the
+    /// manifest, --base or --state.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Exit 0 when no tenant has anything to do and 4 when actions are pending (like Terraform's;
@@ -234,10 +236,15 @@ pub struct AuthorityArg {
     /// loopback.
     #[arg(long, env = "CONSENTRY_AUTHORITY_HOST", value_name = "URL")]
     pub authority_host: Option<String>,
-    /// Per-attempt timeout (e.g. 30s, 500ms, 2m).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// Per-attempt timeout (e.g. 30s, 500ms, 2m; at most 1h).
+    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
-    /// Retries per request on throttling, 5xx, timeouts and connection errors.
+    /// Deadline for the whole run (e.g. 15m, 90s; at most 24h): requests unanswered by then are
+    /// abandoned and reported `error` "deadline reached".
+    #[arg(long, default_value = "15m", value_parser = parse_deadline)]
+    pub deadline: Duration,
+    /// Retries per request on throttling, 5xx, timeouts and connection errors. Each wait honours
+    /// Retry-After up to 60s.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
 }
@@ -264,10 +271,12 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
     pub format: VerifyFormat,
-    /// Write the output to this file (atomically) instead of stdout.
+    /// Write the output to this file (atomically; `-` is stdout) instead of stdout. Never the
+    /// manifest or the secret file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also write the JSON report here (atomically), whatever --format says.
+    /// Also write the JSON report here (atomically), whatever --format says. On SIGINT/SIGTERM it
+    /// is still written, tenants not yet answered marked `not_checked`.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
@@ -331,30 +340,35 @@ pub struct DemoArgs {
     pub write: Option<PathBuf>,
 }
 
-/// Parses `30`, `30s`, `500ms`, `2m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Parses a duration with `humantime` (`30s`, `500ms`, `2m`, `1h 30m`); a bare number is seconds.
+/// It must be more than 0 and at most `max` (`max_words` says it in the error).
+fn parse_duration_within(text: &str, max: Duration, max_words: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
+    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string())
+    } else {
+        humantime::parse_duration(text).map_err(|e| e.to_string())
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}` (use ms, s or m)"
-            ));
-        }
-    };
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!("`{text}` must be more than 0 and at most an hour"));
+    let value =
+        parsed.map_err(|why| format!("`{text}` is not a duration ({why}); try 30s, 500ms, 2m"))?;
+    if value.is_zero() || value > max {
+        return Err(format!(
+            "`{text}` must be more than 0 and at most {max_words}"
+        ));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(value)
+}
+
+/// `--timeout`: one attempt, at most an hour.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration_within(text, Duration::from_secs(3600), "an hour")
+}
+
+/// `--deadline`: the whole run, at most a day.
+fn parse_deadline(text: &str) -> Result<Duration, String> {
+    parse_duration_within(text, Duration::from_secs(24 * 3600), "24 hours")
 }
 
 /// Parses an age: `7d`, `12h`, `90m`, `3600s` (a bare number is days).
@@ -451,14 +465,124 @@ fn with_newline(mut text: String) -> String {
     text
 }
 
-/// Writes a report to `path` (atomically) or stdout.
+/// Writes a report to `path` (see [`output::write_path`]) or stdout.
 fn emit(path: Option<&Path>, text: &str) -> Exit {
     match output::emit(path, text.as_bytes()) {
         Ok(()) => Exit::Success,
-        Err(e) => match path {
-            Some(p) => fail(Exit::Usage, format!("cannot write {}: {e}", p.display())),
-            None => fail(Exit::Usage, format!("cannot write to stdout: {e}")),
-        },
+        Err(e) => fail(Exit::Usage, e),
+    }
+}
+
+/// Refuses, before anything is read further or sent, outputs that cannot be written or that would
+/// replace an input or each other (exit 2).
+fn check_outputs(
+    outputs: &[(&'static str, &Path)],
+    inputs: &[(&'static str, &Path)],
+) -> Result<(), Exit> {
+    output::check(outputs, inputs)
+        .map(drop)
+        .map_err(|e| fail(Exit::Usage, e))
+}
+
+/// A signal that stops a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`, a CI runner cancelling the job, a container stopping.
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    fn exit(self) -> Exit {
+        match self {
+            Signal::Interrupt => Exit::Interrupted,
+            Signal::Terminate => Exit::Terminated,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, watched for the whole of a command that sends requests or writes files,
+/// on the runtime the command runs on.
+///
+/// Once watched, the signals no longer kill the process at an arbitrary point: the command stops
+/// sending, a file being written is finished whole or its temp file removed (never left behind),
+/// `verify` writes what it determined, and the command ends with 130 or 143. Later signals are
+/// absorbed: the run is already on its way out.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    received: tokio::sync::watch::Receiver<Option<Signal>>,
+}
+
+impl Signals {
+    fn watch() -> Result<Signals, Exit> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = runtime()?;
+        let (interrupt, terminate) = {
+            let _context = runtime.enter();
+            (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            )
+        };
+        let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(fail(
+                    Exit::Undetermined,
+                    format!("cannot watch for SIGINT/SIGTERM: {e}"),
+                ));
+            }
+        };
+        let (sender, received) = tokio::sync::watch::channel(None);
+        runtime.spawn(async move {
+            loop {
+                let got = tokio::select! {
+                    _ = interrupt.recv() => Signal::Interrupt,
+                    _ = terminate.recv() => Signal::Terminate,
+                };
+                // The first signal decides the exit code.
+                if sender.borrow().is_none() {
+                    sender.send_replace(Some(got));
+                }
+            }
+        });
+        Ok(Signals { runtime, received })
+    }
+
+    /// The first signal received, if any.
+    fn received(&self) -> Option<Signal> {
+        *self.received.borrow()
+    }
+
+    /// Completes with the signal's name when one arrives.
+    fn stopped(&self) -> impl std::future::Future<Output = &'static str> + use<> {
+        let mut received = self.received.clone();
+        async move {
+            match received.wait_for(Option::is_some).await {
+                Ok(signal) => signal.map_or("a signal", Signal::name),
+                // The watcher is gone only when the runtime is: no signal will come.
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+
+    /// The exit for a run that was stopped, after saying so; `exit` when none was.
+    fn conclude(&self, exit: Exit, what_was_kept: &str) -> Exit {
+        match self.received() {
+            Some(signal) => {
+                say(&format!("stopped by {}: {what_was_kept}", signal.name()));
+                signal.exit()
+            }
+            None => exit,
+        }
     }
 }
 
@@ -516,7 +640,7 @@ fn run_roles(args: &RolesArgs) -> Exit {
 }
 
 fn read_state(path: &Path) -> Result<Report, String> {
-    let text = std::fs::read_to_string(path)
+    let text = input::read_to_string(path)
         .map_err(|e| format!("cannot read the state report {}: {e}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
@@ -535,6 +659,17 @@ fn read_state(path: &Path) -> Result<Report, String> {
 }
 
 fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
+    let signals = match Signals::watch() {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let output = args.output.as_deref().unwrap_or(Path::new("-"));
+    let mut inputs = vec![("the manifest", args.manifest.manifest.as_path())];
+    inputs.extend(args.base.as_deref().map(|p| ("--base", p)));
+    inputs.extend(args.state.as_deref().map(|p| ("--state", p)));
+    if let Err(exit) = check_outputs(&[("--output", output)], &inputs) {
+        return exit;
+    }
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
@@ -579,15 +714,17 @@ fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
         state: state.as_ref(),
     };
     let plan = plan::plan(&manifest, &options);
-    let written = emit(
-        args.output.as_deref(),
-        &report::render_plan(&plan, args.format),
-    );
-    if written == Exit::Success && args.detailed_exitcode && plan.has_pending() {
+    // Stopped before writing: write nothing.
+    if let Some(signal) = signals.received() {
+        return signals.conclude(signal.exit(), "nothing was written");
+    }
+    let written = emit(Some(output), &report::render_plan(&plan, args.format));
+    let exit = if written == Exit::Success && args.detailed_exitcode && plan.has_pending() {
         Exit::Pending
     } else {
         written
-    }
+    };
+    signals.conclude(exit, "the plan was written whole")
 }
 
 /// Whether a `--base` file stands for "no manifest yet": absent, or empty (what
@@ -619,16 +756,31 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 /// What every online command needs before its first request: where to send it (refused before
-/// anything is sent when not allowed), the secret, and a runtime. Any failure here is exit 2.
+/// anything is sent when not allowed), the secret, and the signal watch with its runtime. Any
+/// failure here is exit 2.
 fn online_setup(
     manifest_path: &Path,
     manifest: &Manifest,
     authority: &AuthorityArg,
-) -> Result<(url::Url, SecretString, tokio::runtime::Runtime), Exit> {
+) -> Result<(url::Url, SecretString, Signals), Exit> {
     let url = verify::authority_host(authority.authority_host.as_deref(), manifest.cloud)
         .map_err(|e| fail(Exit::Usage, e))?;
     let secret = load_secret(manifest_path, manifest)?;
-    Ok((url, secret, runtime()?))
+    Ok((url, secret, Signals::watch()?))
+}
+
+/// The client-secret file the manifest names, resolved as [`secret::load`] resolves it: an input
+/// no output may replace.
+fn secret_file(manifest_path: &Path, manifest: &Manifest) -> Option<PathBuf> {
+    let Credential::ClientSecret(SecretSource::File(path)) = &manifest.app.credential else {
+        return None;
+    };
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    Some(if path.is_relative() {
+        dir.join(path)
+    } else {
+        path.clone()
+    })
 }
 
 fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
@@ -684,33 +836,47 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
         tenants: args.tenants.clone(),
         fail_on_extra: args.fail_on_extra,
         link_style: args.link_style,
+        deadline: args.authority.deadline,
         ..verify::Options::new(authority_host)
     }
 }
 
 fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
-    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+    let manifest_path = args.manifest.manifest.as_path();
+    let output = args.output.as_deref().unwrap_or(Path::new("-"));
+    let mut outputs = vec![("--output", output)];
+    outputs.extend(args.report.as_deref().map(|p| ("--report", p)));
+    // Checked before the manifest is read too, so a bad path is reported however the manifest is.
+    if let Err(exit) = check_outputs(&outputs, &[("the manifest", manifest_path)]) {
+        return exit;
+    }
+    let Some(manifest) = load_manifest(manifest_path, quiet) else {
         return Exit::Usage;
     };
-    let (authority, secret, runtime) =
-        match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
-            Ok(setup) => setup,
-            Err(exit) => return exit,
-        };
+    if let Some(secret_path) = secret_file(manifest_path, &manifest)
+        && let Err(exit) = check_outputs(&outputs, &[("the client secret file", &secret_path)])
+    {
+        return exit;
+    }
+    let (authority, secret, signals) = match online_setup(manifest_path, &manifest, &args.authority)
+    {
+        Ok(setup) => setup,
+        Err(exit) => return exit,
+    };
     let options = verify_options(args, authority);
     let bar = Bar::new(quiet);
-    let report = match runtime.block_on(verify::run(&manifest, &secret, &options, &bar)) {
+    let run = verify::run_until(&manifest, &secret, &options, &bar, signals.stopped());
+    let report = match signals.runtime.block_on(run) {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
         // not happen.
         Err(e @ verify::VerifyError::Client(_)) => return fail(Exit::Undetermined, e),
         Err(e) => return fail(Exit::Usage, e),
     };
-    write_verify_outputs(
-        &report,
-        args.format,
-        args.output.as_deref(),
-        args.report.as_deref(),
+    let exit = write_verify_outputs(&report, args.format, output, args.report.as_deref());
+    signals.conclude(
+        exit,
+        "the report holds what was determined, the rest marked not_checked",
     )
 }
 
@@ -719,7 +885,7 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
 fn write_verify_outputs(
     report: &Report,
     format: VerifyFormat,
-    output: Option<&Path>,
+    output: &Path,
     json: Option<&Path>,
 ) -> Exit {
     let mut exit = report.exit();
@@ -732,7 +898,7 @@ fn write_verify_outputs(
             exit = exit.max(Exit::Undetermined);
         }
     }
-    let written = emit(output, &report::render_verify(report, format));
+    let written = emit(Some(output), &report::render_verify(report, format));
     if written != Exit::Success {
         exit = exit.max(Exit::Undetermined);
     }
@@ -780,7 +946,7 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             ),
         );
     };
-    let (authority, secret, runtime) =
+    let (authority, secret, signals) =
         match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
@@ -798,26 +964,42 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
         &secret,
         policy,
     );
-    match runtime.block_on(request) {
+    let deadline = args.authority.deadline;
+    let stopped = signals.stopped();
+    let outcome = signals.runtime.block_on(async {
+        tokio::select! {
+            biased;
+            _ = stopped => None,
+            answer = tokio::time::timeout(deadline, request) => Some(answer),
+        }
+    });
+    match outcome {
+        None => signals.conclude(Exit::Undetermined, "no token was printed"),
+        Some(Err(_)) => fail(
+            Exit::Undetermined,
+            format!(
+                "deadline reached: no token within --deadline {}",
+                humantime::format_duration(deadline)
+            ),
+        ),
         // The one place a token is ever printed: the user asked for exactly this.
-        Ok(token) => emit(
+        Some(Ok(Ok(token))) => emit(
             None,
             &format!("{}\n", secrecy::ExposeSecret::expose_secret(&token.token)),
         ),
-        Err(e) => fail(Exit::Undetermined, e),
+        Some(Ok(Err(e))) => fail(Exit::Undetermined, e),
     }
 }
 
 fn run_decode(args: &DecodeArgs) -> Exit {
     let token = match args.token.as_deref() {
         Some(t) if t != "-" => t.to_owned(),
-        _ => {
-            let mut text = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-                return fail(Exit::Usage, format!("cannot read a token from stdin: {e}"));
-            }
-            text
-        }
+        // Capped: `decode < /dev/zero` stops at the limit instead of filling memory.
+        _ => match input::read_stdin(input::MAX_FILE_BYTES).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(_)) => return fail(Exit::Usage, "the token on stdin is not UTF-8 text"),
+            Err(e) => return fail(Exit::Usage, format!("cannot read a token from stdin: {e}")),
+        },
     };
     match jwt::decode(&token) {
         Ok(decoded) => {
@@ -1007,13 +1189,36 @@ mod tests {
 
     #[test]
     fn durations_parse_with_and_without_units() {
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5h").is_err());
-        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_deadline("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_deadline("1h 30m"), Ok(Duration::from_secs(5400)));
+        for zero in ["0", "0s"] {
+            let err = parse_timeout(zero).unwrap_err();
+            assert!(err.contains("more than 0 and at most an hour"), "{err}");
+        }
+        assert!(parse_timeout("5h").unwrap_err().contains("at most an hour"));
+        assert!(
+            parse_deadline("25h")
+                .unwrap_err()
+                .contains("at most 24 hours")
+        );
+        let err = parse_timeout("soon").unwrap_err();
+        assert!(err.contains("`soon` is not a duration"), "{err}");
+        assert!(parse_timeout("99999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn the_deadline_and_timeout_defaults_are_the_library_ones() {
+        let cli = Cli::try_parse_from(["consentry", "verify"]).unwrap();
+        let Command::Verify(args) = cli.command else {
+            panic!("verify parses as verify");
+        };
+        assert_eq!(args.authority.deadline, verify::DEFAULT_DEADLINE);
+        assert_eq!(args.authority.timeout, auth::RetryPolicy::default().timeout);
     }
 
     #[test]

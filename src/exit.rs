@@ -17,6 +17,11 @@ pub enum Exit {
     /// re-consent, offboard or investigate). Not combined with the others by `max`: `plan` returns
     /// it only when everything else succeeded.
     Pending = 4,
+    /// 130 (128 + SIGINT): stopped by Ctrl-C. Requests stopped, temp files removed; `verify` wrote
+    /// what it had determined, the rest marked `not_checked`.
+    Interrupted = 130,
+    /// 143 (128 + SIGTERM): stopped by SIGTERM, with the same clean-up as [`Exit::Interrupted`].
+    Terminated = 143,
 }
 
 impl Exit {
@@ -32,5 +37,8 @@ Exit codes:
   0  success: no errors; for verify, every tenant granted every required role
   1  findings: verify found gaps (missing roles, not consented, invalid tokens, ...)
   2  usage or manifest error: nothing was sent
-  3  could not determine: at least one tenant's state is unknown (error, credential rejected)
-  4  plan --detailed-exitcode: actions pending (consent, reconsent, offboard, investigate)";
+  3  could not determine: at least one tenant's state is unknown (error, credential rejected,
+     deadline reached)
+  4  plan --detailed-exitcode: actions pending (consent, reconsent, offboard, investigate)
+130  interrupted (SIGINT): sending stopped; verify wrote what it had, the rest `not_checked`
+143  terminated (SIGTERM): as 130";

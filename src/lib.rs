@@ -15,6 +15,7 @@ pub mod consent;
 pub mod demo;
 pub mod exit;
 pub mod init;
+pub mod input;
 pub mod jwt;
 pub mod manifest;
 pub mod model;

@@ -51,7 +51,7 @@ pub fn load(
             } else {
                 path.clone()
             };
-            let text = std::fs::read_to_string(&path).map_err(|source| SecretError::File {
+            let text = crate::input::read_to_string(&path).map_err(|source| SecretError::File {
                 path: path.clone(),
                 source,
             })?;

@@ -450,18 +450,17 @@ fn report_file_round_trips_into_plan_state() {
 }
 
 #[test]
-fn a_report_that_cannot_be_written_leaves_nothing_behind() {
+fn a_report_that_cannot_be_written_is_refused_before_anything_is_sent() {
     let sandbox = demo();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir").join("verify.json");
     let out = verify_demo(&["--report", missing.to_str().unwrap()], &[], &sandbox);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    // Found before the first request (exit 2), not after every tenant was asked (exit 3).
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
+    assert_eq!(sandbox.total_requests(), 0, "nothing is sent");
     assert!(!missing.exists());
-    assert!(
-        !stdout(&out).is_empty(),
-        "the table still reaches stdout: a failing file hides nothing"
-    );
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
 #[test]

@@ -1,9 +1,18 @@
 //! When to try a token request again: exponential backoff with jitter, or what `Retry-After` says
 //! (capped), for throttling and transient failures (reference §4).
+//!
+//! Every wait is capped at [`MAX_RETRY_WAIT`] whatever the server asks: a hostile or broken
+//! endpoint answering `Retry-After: 99999999999` (or a date in 2099) must not park a tenant for
+//! hours. The run as a whole is bounded separately by `verify`'s deadline.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
+
+/// The longest consentry waits between two attempts, whatever `Retry-After` says. Entra's
+/// client-credentials throttling asks for seconds to a minute; a longer wait is better spent on a
+/// later run.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 
 /// How hard the token client tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +23,8 @@ pub struct RetryPolicy {
     pub retries: u32,
     /// The first backoff; each further retry doubles it.
     pub backoff_base: Duration,
-    /// The longest wait between attempts, whether computed or asked for by `Retry-After`.
+    /// The longest wait between attempts, whether computed or asked for by `Retry-After`; never
+    /// more than [`MAX_RETRY_WAIT`].
     pub max_retry_after: Duration,
 }
 
@@ -24,7 +34,7 @@ impl Default for RetryPolicy {
             timeout: Duration::from_secs(30),
             retries: 3,
             backoff_base: Duration::from_millis(500),
-            max_retry_after: Duration::from_secs(120),
+            max_retry_after: MAX_RETRY_WAIT,
         }
     }
 }
@@ -41,7 +51,7 @@ pub fn delay(
     retry_after: Option<Duration>,
     jitter: f64,
 ) -> Duration {
-    let cap = policy.max_retry_after;
+    let cap = policy.max_retry_after.min(MAX_RETRY_WAIT);
     let jitter = jitter.clamp(0.0, 1.0);
     if let Some(asked) = retry_after {
         // Never earlier than asked; up to 10% later, so tenants throttled together do not all
@@ -58,15 +68,18 @@ pub fn delay(
     half + half.mul_f64(jitter)
 }
 
-/// Parses a `Retry-After` value: delay-seconds, or an HTTP date (relative to `now`).
+/// Parses a `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110 §10.2.3, read by
+/// `httpdate` in all three historical forms) relative to `now`. A date in the past means now.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let when = DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.with_timezone(&Utc) - now;
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::from(now))
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -121,6 +134,25 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_retry_after_waits_at_most_the_documented_bound() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 9, 2, 2, 12).unwrap();
+        // Even a policy that allows more is held to the bound.
+        let lax = RetryPolicy {
+            max_retry_after: Duration::from_secs(3600),
+            ..RetryPolicy::default()
+        };
+        for value in ["99999999999", "Thu, 01 Jan 2099 00:00:00 GMT"] {
+            let asked = parse_retry_after(value, now);
+            assert!(asked.unwrap() > Duration::from_secs(3600), "{value}");
+            for jitter in [0.0, 0.999] {
+                assert_eq!(delay(&lax, 0, asked, jitter), MAX_RETRY_WAIT, "{value}");
+            }
+        }
+        assert_eq!(MAX_RETRY_WAIT, Duration::from_secs(60));
+        assert_eq!(RetryPolicy::default().max_retry_after, MAX_RETRY_WAIT);
+    }
+
+    #[test]
     fn parses_seconds_and_http_dates() {
         let now = Utc.with_ymd_and_hms(2026, 1, 9, 2, 2, 12).unwrap();
         assert_eq!(
@@ -134,6 +166,15 @@ mod tests {
         assert_eq!(
             parse_retry_after("Fri, 09 Jan 2026 02:00:00 GMT", now),
             Some(Duration::ZERO)
+        );
+        // The obsolete RFC 850 and asctime forms are HTTP dates too.
+        assert_eq!(
+            parse_retry_after("Friday, 09-Jan-26 02:02:42 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Fri Jan  9 02:02:42 2026", now),
+            Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);

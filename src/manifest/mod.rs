@@ -7,14 +7,13 @@
 pub mod raw;
 pub mod tree;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use self::tree::{Node, Span, Value};
 
 /// The biggest manifest consentry reads. A 5,000-tenant manifest is well under 2 MiB; anything
 /// far beyond that is a mistake or an attack, refused before it is read.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::input::MAX_FILE_BYTES;
 
 /// The deepest nesting a manifest may have. A real one nests 6 levels; the cap keeps a hostile
 /// `[[[[…` from exhausting the stack.
@@ -77,38 +76,24 @@ pub enum ReadError {
     },
 }
 
-/// Reads a manifest file: the size is checked before reading, and reading stops at the cap anyway
-/// (a device or a growing file can lie about its size).
+/// Reads a manifest file through [`crate::input::read`]: a regular file (or stdin) only, the size
+/// checked before reading and while reading (a growing file can lie about its size).
 pub fn read_file(path: &Path) -> Result<Source, ReadError> {
-    let unreadable = |source| ReadError::Unreadable {
-        path: path.to_owned(),
-        source,
-    };
-    let metadata = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ReadError::NotFound(path.to_owned()));
+    let bytes = match crate::input::read(path, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => return Err(ReadError::NotFound(path.to_owned())),
+        Err(crate::input::InputError::TooLarge { .. }) => {
+            return Err(ReadError::TooLarge {
+                path: path.to_owned(),
+            });
         }
-        Err(e) => return Err(unreadable(e)),
+        Err(e) => {
+            return Err(ReadError::Unreadable {
+                path: path.to_owned(),
+                source: e.into(),
+            });
+        }
     };
-    if metadata.is_dir() {
-        return Err(unreadable(std::io::Error::other("it is a directory")));
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge {
-            path: path.to_owned(),
-        });
-    }
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge {
-            path: path.to_owned(),
-        });
-    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = &e.as_bytes()[..offset];

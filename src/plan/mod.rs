@@ -497,6 +497,7 @@ fn from_state(tenant: &Tenant, seen: &TenantReport, by_name: bool) -> Decision {
         | Status::ResourceMissing
         | Status::TenantNotFound
         | Status::CredentialRejected
+        | Status::NotChecked
         | Status::Error => return Decision::plain(Action::Investigate, said()),
     }
     // A role not granted is "new" only when the report's run did not require it: the manifest
@@ -578,6 +579,9 @@ fn default_hint(status: Status) -> &'static str {
         Status::TenantNotFound => "Check the tenant id and the cloud.",
         Status::CredentialRejected => {
             "The app's own credential was rejected; fix it in the home tenant and verify again."
+        }
+        Status::NotChecked => {
+            "The last verify was stopped before checking this tenant; run verify again."
         }
         Status::Error => "Verify could not determine this tenant's state; run verify again.",
     }

@@ -196,7 +196,7 @@ impl Coverage {
 fn unknown(status: Status) -> bool {
     matches!(
         status,
-        Status::InvalidToken | Status::Error | Status::CredentialRejected
+        Status::InvalidToken | Status::Error | Status::CredentialRejected | Status::NotChecked
     )
 }
 

@@ -224,7 +224,7 @@ fn default_transient_status() -> u16 {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn from_path(path: &Path) -> Result<Scenario, SandboxError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::Read {
+        let text = crate::input::read_to_string(path).map_err(|source| SandboxError::Read {
             path: path.to_owned(),
             source,
         })?;

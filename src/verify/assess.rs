@@ -32,6 +32,17 @@ pub enum ApiOutcome {
     },
     /// No token.
     Failed(TokenError),
+    /// The run ended before this request was answered.
+    Unfinished(Unfinished),
+}
+
+/// Why a run ended before every request was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The run's deadline (`--deadline`) passed: reported `error`, "deadline reached".
+    Deadline(std::time::Duration),
+    /// The run was stopped (the signal's name, `SIGINT`): reported `not_checked`.
+    Stopped(&'static str),
 }
 
 impl ApiOutcome {
@@ -41,6 +52,8 @@ impl ApiOutcome {
             ApiOutcome::Token { .. } => "token",
             ApiOutcome::Invalid { .. } => Status::InvalidToken.as_str(),
             ApiOutcome::Failed(e) => e.status().as_str(),
+            ApiOutcome::Unfinished(Unfinished::Deadline(_)) => Status::Error.as_str(),
+            ApiOutcome::Unfinished(Unfinished::Stopped(_)) => Status::NotChecked.as_str(),
         }
     }
 }
@@ -146,6 +159,32 @@ fn api_reports(
                 report.status = error.status();
                 report.error = Some(error.to_entra_error());
             }
+            ApiOutcome::Unfinished(why) => {
+                let (status, error, message) = match why {
+                    Unfinished::Deadline(limit) => (
+                        Status::Error,
+                        "deadline",
+                        format!(
+                            "deadline reached: no answer within the run's --deadline of {}",
+                            humantime::format_duration(limit)
+                        ),
+                    ),
+                    Unfinished::Stopped(signal) => (
+                        Status::NotChecked,
+                        "not_checked",
+                        format!("not checked: the run was stopped ({signal}) before an answer"),
+                    ),
+                };
+                report.status = status;
+                report.error = Some(EntraError {
+                    code: None,
+                    error: error.to_owned(),
+                    message,
+                    trace_id: None,
+                    correlation_id: None,
+                    http_status: None,
+                });
+            }
         }
         apis.push(report);
     }
@@ -180,8 +219,10 @@ fn hint(status: Status, apis: &[ApiReport], error: Option<&EntraError>) -> Optio
         Status::CredentialRejected => aadsts::lookup_number(7000215)
             .map(|e| e.advice.to_owned())
             .unwrap_or_default(),
+        Status::NotChecked => "The run was stopped before this tenant was checked: run verify again.".to_owned(),
         _ => match (entry, error) {
             (Some(entry), _) => entry.advice.to_owned(),
+            (None, Some(e)) if e.error == "deadline" => "The run's --deadline passed before this tenant answered: run again later, with a longer --deadline, or check it alone with --tenant.".to_owned(),
             (None, Some(e)) if e.error == "timeout" => "No answer from the token endpoint: check the network (proxy, firewall) and --authority-host, or raise --timeout, then run again.".to_owned(),
             (None, Some(EntraError { http_status: Some(429), .. })) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
             (None, Some(EntraError { http_status: Some(500..=599), .. })) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
@@ -483,6 +524,56 @@ mod tests {
             }
         );
         assert_eq!(r.exit(), Exit::Findings);
+    }
+
+    #[test]
+    fn unfinished_work_is_not_checked_after_a_signal_and_error_after_the_deadline() {
+        let all = ["AdvancedHunting.Read.All", "Incident.Read.All"];
+        let r = build(
+            vec![
+                vec![
+                    token(T1, &all),
+                    ApiOutcome::Unfinished(Unfinished::Stopped("SIGINT")),
+                ],
+                vec![
+                    ApiOutcome::Unfinished(Unfinished::Deadline(Duration::from_secs(90))),
+                    token("9f", &["Machine.Read.All"]),
+                ],
+            ],
+            &options(),
+        );
+        let stopped = &r.tenants[0];
+        assert_eq!(
+            stopped.apis[0].status,
+            Status::Ok,
+            "what was answered is kept"
+        );
+        assert_eq!(stopped.status, Status::NotChecked);
+        let error = stopped.error.as_ref().unwrap();
+        assert_eq!(error.error, "not_checked");
+        assert!(error.message.contains("SIGINT"), "{}", error.message);
+        assert!(
+            stopped
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("run verify again")
+        );
+        assert_eq!(stopped.consent_url, None);
+
+        let late = &r.tenants[1];
+        assert_eq!(late.status, Status::Error);
+        let error = late.error.as_ref().unwrap();
+        assert_eq!(
+            error.message,
+            "deadline reached: no answer within the run's --deadline of 1m 30s"
+        );
+        assert!(late.hint.as_deref().unwrap().contains("--deadline"));
+        assert_eq!(r.summary.by_status.get(&Status::NotChecked), Some(&1));
+        assert_eq!(r.exit(), Exit::Undetermined);
+        assert!(Status::NotChecked.is_undetermined());
+        let json = serde_json::to_string(&Status::NotChecked).unwrap();
+        assert_eq!(json, "\"not_checked\"");
     }
 
     #[test]

@@ -3,10 +3,16 @@
 //! [`run`] fans the token requests out through one shared client and concurrency gate, reads each
 //! token's claims as they arrive (keeping the roles, dropping the token), then [`assess`] turns the
 //! outcomes into the [`Report`], tenants in manifest order.
+//!
+//! A run is bounded in time: at [`Options::deadline`] every request still out is abandoned (sleeping
+//! retries included) and reported `error` "deadline reached". [`run_until`] also takes a stop signal
+//! (the CLI's SIGINT/SIGTERM): the run ends at once and what was not answered is `not_checked`, so
+//! the report written on the way out says what is known and what is not.
 
 mod assess;
 pub mod report;
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -20,7 +26,7 @@ use crate::consent::LinkStyle;
 use crate::jwt;
 use crate::model::Manifest;
 
-pub use assess::ApiOutcome;
+pub use assess::{ApiOutcome, Unfinished};
 pub use report::{Report, Status};
 
 /// How `verify` runs.
@@ -45,11 +51,18 @@ pub struct Options {
     pub fail_on_extra: bool,
     /// Which admin-consent link to put in reports.
     pub link_style: LinkStyle,
+    /// How long the whole run may take; requests unanswered by then are `error`, "deadline
+    /// reached".
+    pub deadline: Duration,
 }
 
+/// The default [`Options::deadline`]: generous for thousands of tenants at the default
+/// concurrency, short enough that a hostile or stuck endpoint cannot hold a CI job for hours.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
 impl Options {
-    /// The documented defaults (concurrency 32, 30s timeout, 3 retries, Retry-After capped at
-    /// 120s), against `authority_host`.
+    /// The documented defaults (concurrency 32, 30s timeout, 3 retries, waits capped at
+    /// [`crate::auth::backoff::MAX_RETRY_WAIT`], a 15 min deadline), against `authority_host`.
     pub fn new(authority_host: Url) -> Self {
         let policy = RetryPolicy::default();
         Options {
@@ -62,6 +75,7 @@ impl Options {
             tenants: Vec::new(),
             fail_on_extra: false,
             link_style: LinkStyle::default(),
+            deadline: DEFAULT_DEADLINE,
         }
     }
 
@@ -226,6 +240,19 @@ pub async fn run(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
+    run_until(manifest, secret, options, progress, std::future::pending()).await
+}
+
+/// [`run`], ending early when `stop` completes (with the name of what stopped it, e.g. `SIGINT`):
+/// requests in flight are abandoned, no new one is sent, and every tenant × API not yet answered is
+/// reported `not_checked`.
+pub async fn run_until(
+    manifest: &Manifest,
+    secret: &SecretString,
+    options: &Options,
+    progress: &dyn Progress,
+    stop: impl Future<Output = &'static str>,
+) -> Result<Report, VerifyError> {
     if options.concurrency == 0 {
         return Err(VerifyError::Concurrency);
     }
@@ -297,23 +324,49 @@ pub async fn run(
             }
         })
         .buffer_unordered(buffer.max(1));
-    while let Some((index, slot, outcome)) = stream.next().await {
-        outcomes[index] = Some(outcome);
-        remaining[slot] -= 1;
-        if remaining[slot] == 0 {
-            progress.advance();
+    let deadline = tokio::time::sleep(options.deadline);
+    let mut deadline = std::pin::pin!(deadline);
+    let mut stop = std::pin::pin!(stop);
+    let unfinished = loop {
+        tokio::select! {
+            // A stop asked for wins over an answer that happens to be ready too.
+            biased;
+            signal = &mut stop => break Some(Unfinished::Stopped(signal)),
+            () = &mut deadline => break Some(Unfinished::Deadline(options.deadline)),
+            next = stream.next() => match next {
+                Some((index, slot, outcome)) => {
+                    outcomes[index] = Some(outcome);
+                    remaining[slot] -= 1;
+                    if remaining[slot] == 0 {
+                        progress.advance();
+                    }
+                }
+                None => break None,
+            },
         }
-    }
+    };
+    // Dropping the stream abandons every request still in flight and every retry still asleep.
     drop(stream);
     progress.finish();
+    if let Some(why) = &unfinished {
+        tracing::warn!(
+            unanswered = outcomes.iter().filter(|o| o.is_none()).count(),
+            reason = ?why,
+            "verify ended early"
+        );
+    }
 
     let mut per_tenant: Vec<Vec<(usize, ApiOutcome)>> =
         (0..selected.len()).map(|_| Vec::new()).collect();
     for ((slot, ai), outcome) in jobs.into_iter().zip(outcomes) {
-        // Every job yields exactly once; a hole would be a bug, reported rather than panicking.
-        let outcome = outcome.unwrap_or(ApiOutcome::Failed(TokenError::Client(
-            "internal: no result for this request".to_owned(),
-        )));
+        // Every job yields exactly once unless the run ended early; any other hole would be a bug,
+        // reported rather than panicking.
+        let outcome = outcome.unwrap_or_else(|| match &unfinished {
+            Some(why) => ApiOutcome::Unfinished(why.clone()),
+            None => ApiOutcome::Failed(TokenError::Client(
+                "internal: no result for this request".to_owned(),
+            )),
+        });
         per_tenant[slot].push((ai, outcome));
     }
     Ok(assess::report(

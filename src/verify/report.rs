@@ -141,13 +141,16 @@ pub enum Status {
     TenantNotFound,
     /// The app's own credential was rejected: nothing is known about the tenant.
     CredentialRejected,
-    /// Something else went wrong: nothing is known about the tenant.
+    /// The run was stopped (SIGINT/SIGTERM) before this was determined: nothing is known. Only a
+    /// report written on the way out of an interrupted run has it.
+    NotChecked,
+    /// Something else went wrong (a deadline reached included): nothing is known about the tenant.
     Error,
 }
 
 impl Status {
     /// Every status, best first.
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 10] = [
         Status::Ok,
         Status::MissingRoles,
         Status::InvalidToken,
@@ -156,6 +159,7 @@ impl Status {
         Status::ResourceMissing,
         Status::TenantNotFound,
         Status::CredentialRejected,
+        Status::NotChecked,
         Status::Error,
     ];
 
@@ -170,13 +174,17 @@ impl Status {
             Status::ResourceMissing => "resource_missing",
             Status::TenantNotFound => "tenant_not_found",
             Status::CredentialRejected => "credential_rejected",
+            Status::NotChecked => "not_checked",
             Status::Error => "error",
         }
     }
 
     /// Whether the tenant's state could not be determined (exit code 3).
     pub fn is_undetermined(self) -> bool {
-        matches!(self, Status::Error | Status::CredentialRejected)
+        matches!(
+            self,
+            Status::Error | Status::CredentialRejected | Status::NotChecked
+        )
     }
 }
 
