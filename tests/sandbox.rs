@@ -1858,3 +1858,62 @@ async fn claims_come_in_entras_order() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sandbox_command_serves_tls_and_writes_its_ca() {
+    use std::io::{BufRead as _, Read as _};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("sandbox-ca.pem");
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.sandbox.yaml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--tls", "--scenario"])
+        .arg(&scenario)
+        .arg("--tls-ca-out")
+        .arg(&ca_path)
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut base = String::new();
+    let read = tokio::task::spawn_blocking(move || stdout.read_line(&mut base).map(|_| base));
+    let base = tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the sandbox printed its URL")
+        .unwrap()
+        .unwrap();
+    let base = base.trim().to_owned();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let pem = std::fs::read_to_string(&ca_path).unwrap();
+    let ca = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = trusting
+        .post(format!("{base}/fabrikam.onmicrosoft.com/oauth2/token"))
+        .form(&with(
+            v1_form("https://api.securitycenter.windows.com"),
+            "client_id",
+            Some("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let claims = claims_of(response).await;
+    assert_eq!(claims["aud"], "https://api.securitycenter.windows.com");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains(&ca_path.display().to_string()), "{stderr}");
+    assert!(!stderr.contains(SECRET), "{stderr}");
+}

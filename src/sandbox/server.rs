@@ -1137,6 +1137,67 @@ mod tests {
     }
 
     #[test]
+    fn basic_credentials_are_url_decoded_and_win_over_the_form() {
+        let mut headers = HeaderMap::new();
+        // id "app id", secret "s:e%c+r t" url-encoded, then base64 (RFC 6749 §2.3.1).
+        let encoded = STANDARD.encode("app%20id:s%3Ae%25c%2Br+t");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("basic {encoded}")).unwrap(),
+        );
+        let client = presented_client(&headers, &form(&[])).unwrap();
+        assert_eq!(client.id, "app id");
+        assert!(matches!(&client.credential, Credential::Secret(s) if s == "s:e%c+r t"));
+        let other = form(&[("client_id", "someone-else")]);
+        assert_eq!(
+            presented_client(&headers, &other).err().unwrap().code,
+            700016
+        );
+        // Without the header: the form's, and an assertion is recognised as one.
+        let posted = form(&[("client_id", "c"), ("client_assertion", "eyJ")]);
+        let client = presented_client(&HeaderMap::new(), &posted).unwrap();
+        assert!(matches!(client.credential, Credential::Assertion));
+        let none = form(&[("client_id", "c")]);
+        let client = presented_client(&HeaderMap::new(), &none).unwrap();
+        assert!(matches!(client.credential, Credential::Missing));
+        assert_eq!(
+            presented_client(&HeaderMap::new(), &form(&[]))
+                .err()
+                .unwrap()
+                .code,
+            900144
+        );
+    }
+
+    #[test]
+    fn logged_headers_are_bounded_and_redacted() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-long", HeaderValue::from_str(&"é".repeat(600)).unwrap());
+        headers.insert("proxy-authorization", HeaderValue::from_static("Basic abc"));
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        headers.append("accept", HeaderValue::from_static("a"));
+        headers.append("accept", HeaderValue::from_static("b"));
+        let logged = logged_headers(&headers);
+        assert!(logged["x-long"].len() <= LOGGED_HEADER_MAX);
+        assert_eq!(logged["proxy-authorization"], "[REDACTED]");
+        assert_eq!(logged["x-api-key"], "[REDACTED]");
+        assert_eq!(logged["accept"], "a, b");
+    }
+
+    #[test]
+    fn instance_discovery_reads_the_tenant_of_the_authorize_url() {
+        assert_eq!(
+            authorize_tenant(Some(
+                "https://127.0.0.1/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+            )),
+            "contoso.onmicrosoft.com"
+        );
+        assert_eq!(authorize_tenant(None), "common");
+        assert_eq!(authorize_tenant(Some("not a url")), "common");
+        assert_eq!(authorize_tenant(Some("https://h/%22%3E/oauth2")), "common");
+    }
+
+    #[test]
     fn secrets_compare_whole() {
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abc", b"abd"));
