@@ -118,7 +118,7 @@ pub enum Signature {
     #[default]
     Rs256,
     /// 256 random bytes where the signature goes, header unchanged. For benchmarks only: RSA
-    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~2 ms of
+    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~0.6 ms of
     /// CPU per token would be charged to the client being measured. Clients that only decode
     /// tokens (consentry's default) cannot tell the difference.
     Placeholder,
