@@ -1917,3 +1917,81 @@ async fn the_sandbox_command_serves_tls_and_writes_its_ca() {
     assert!(stderr.contains(&ca_path.display().to_string()), "{stderr}");
     assert!(!stderr.contains(SECRET), "{stderr}");
 }
+
+/// consentry's own token client against the HTTPS sandbox, trusting the generated CA through
+/// `SSL_CERT_FILE` (the system trust store's override), and refusing it without. Linux only: there
+/// the platform verifier reads the system roots through rustls-native-certs, which honours
+/// `SSL_CERT_FILE`; macOS and Windows ask the OS trust store, which does not.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn consentry_verify_gets_tokens_over_tls_when_the_ca_is_trusted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let sandbox = Sandbox::start_with(
+        Scenario::from_path(&root.join("demo.sandbox.yaml")).unwrap(),
+        SecretString::from(SECRET),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: Tls::Generate,
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sandbox.ca_pem().unwrap()).unwrap();
+    let verify = |trust: Option<&std::path::Path>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+        command
+            .args(["verify", "--format", "json", "--retries", "0", "--tenant"])
+            .args([
+                "Fabrikam",
+                "--tenant",
+                "Northwind Traders",
+                "--authority-host",
+            ])
+            .arg(sandbox.base_url())
+            .arg(root.join("demo.yaml"))
+            .env("CONSENTRY_CLIENT_SECRET", SECRET)
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(path) = trust {
+            command.env("SSL_CERT_FILE", path);
+        }
+        command
+    };
+    let output = tokio::task::spawn_blocking({
+        let mut command = verify(Some(&ca));
+        move || command.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let statuses: Vec<&str> = report["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ok", "ok"], "{stdout}");
+    let counted: usize = sandbox.requests_per_tenant().values().sum();
+    assert_eq!(counted, 4, "two tenants × two APIs, over TLS");
+
+    // Without the CA nothing is trusted: no token request reaches the sandbox.
+    let output = tokio::task::spawn_blocking({
+        let mut command = verify(None);
+        move || command.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    let counted_after: usize = sandbox.requests_per_tenant().values().sum();
+    assert_eq!(counted_after, counted);
+    sandbox.shutdown().await;
+}
