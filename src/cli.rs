@@ -733,6 +733,22 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
+    // The CA output must not replace the scenario (or the certificate and key being served).
+    if let Some(out) = &args.tls_ca_out
+        && let Ok(out) = out.canonicalize()
+        && std::iter::once(&args.scenario)
+            .chain(&args.tls_cert)
+            .chain(&args.tls_key)
+            .any(|input| input.canonicalize().is_ok_and(|input| input == out))
+    {
+        return fail(
+            Exit::Usage,
+            format!(
+                "--tls-ca-out {} is one of the sandbox's inputs; name another file",
+                out.display()
+            ),
+        );
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => sandbox::Tls::Files {
             cert: cert.clone(),

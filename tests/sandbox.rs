@@ -1995,3 +1995,26 @@ async fn consentry_verify_gets_tokens_over_tls_when_the_ca_is_trusted() {
     assert_eq!(counted_after, counted);
     sandbox.shutdown().await;
 }
+
+#[test]
+fn the_ca_output_never_replaces_the_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.sandbox.yaml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.sandbox.yaml"),
+    )
+    .unwrap();
+    std::fs::write(&scenario, &text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--tls", "--scenario"])
+        .arg(&scenario)
+        .arg("--tls-ca-out")
+        .arg(dir.path().join(".").join("s.sandbox.yaml"))
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("one of the sandbox's inputs"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
+}
