@@ -3,6 +3,18 @@
 //! The manifest's `apis` keys are catalog aliases; validation checks roles against this table and
 //! `consentry roles` prints it. Role GUIDs are deliberately absent: they differ between clouds and
 //! are resolved at run time when they are ever needed.
+//!
+//! A resource answers to more than one URI. Entra issues a token for any of its service principal
+//! names (`servicePrincipalNames` of the resource's service principal) as well as for its app id,
+//! and the token's `aud` is the name that was asked for. Microsoft's own Defender samples ask for
+//! `https://api.securitycenter.windows.com` (Python, PowerShell) and
+//! `https://securitycenter.onmicrosoft.com/windowsatpservice` (curl), and the regional hosts
+//! (`api-us.`, `api-eu.`, `api-uk.`) are names of the same resources. Each [`Api`] lists them in
+//! `other_resources`; [`resolve_resource`] maps any of them (case-insensitive, with or without a
+//! trailing `/`) to the API and its canonical URI. Sources: the Defender for Endpoint "Create an
+//! app to access Microsoft Defender for Endpoint without a user" and Defender XDR "Create an app to
+//! access Microsoft Defender XDR without a user" how-tos (their samples and the regional endpoint
+//! lists), and the resource service principals' names as listed in reference §1.
 
 use crate::cloud::Cloud;
 
@@ -37,6 +49,9 @@ pub struct Api {
     /// The application roles.
     pub roles: &'static [Role],
     resources: [Option<&'static str>; 5],
+    /// Other resource URIs Entra accepts for this API (regional hosts, legacy names), each the
+    /// token's `aud` when asked for; the canonical one is the global `resources` entry.
+    pub other_resources: &'static [&'static str],
 }
 
 impl Api {
@@ -104,6 +119,12 @@ pub const MICROSOFT_365_DEFENDER: Api = Api {
         Some("https://api-gov.security.microsoft.us"),
         Some("https://api-gov.security.microsoft.us"),
         None,
+    ],
+    other_resources: &[
+        "https://api-us.security.microsoft.com",
+        "https://api-eu.security.microsoft.com",
+        "https://api-uk.security.microsoft.com",
+        "https://security.microsoft.com/mtp",
     ],
 };
 
@@ -196,6 +217,16 @@ pub const DEFENDER_FOR_ENDPOINT: Api = Api {
         Some("https://api-gov.securitycenter.microsoft.us"),
         None,
     ],
+    other_resources: &[
+        "https://api-us.securitycenter.microsoft.com",
+        "https://api-eu.securitycenter.microsoft.com",
+        "https://api-uk.securitycenter.microsoft.com",
+        "https://api.securitycenter.windows.com",
+        "https://api.securitycenter.windows.us",
+        "https://securitycenter.onmicrosoft.com/windowsatpservice",
+        "https://securitycenter.microsoft.com/mtp",
+        "https://securityoperations.microsoft.com",
+    ],
 };
 
 /// Microsoft Graph, security subset (the migration target of the Defender APIs).
@@ -240,6 +271,7 @@ pub const MICROSOFT_GRAPH: Api = Api {
         Some("https://dod-graph.microsoft.us"),
         Some("https://microsoftgraph.chinacloudapi.cn"),
     ],
+    other_resources: &[],
 };
 
 /// Every catalog API, in documentation order.
@@ -271,6 +303,30 @@ pub fn by_resource(resource: &str) -> Option<&'static Api> {
                 .iter()
                 .flatten()
                 .any(|r| r.eq_ignore_ascii_case(resource))
+    })
+}
+
+/// The catalog API that `resource` names, and the canonical URI for that name: any resource URI of
+/// the API (in any cloud: canonical is itself), any of its `other_resources` or its app id
+/// (canonical: the global URI). Case-insensitive; a trailing `/` is ignored.
+pub fn resolve_resource(resource: &str) -> Option<(&'static Api, &'static str)> {
+    let trimmed = resource.trim_end_matches('/');
+    APIS.iter().find_map(|api| {
+        let global = api.resource(Cloud::Global)?;
+        if let Some(own) = api
+            .resources
+            .iter()
+            .flatten()
+            .find(|r| r.eq_ignore_ascii_case(trimmed))
+        {
+            return Some((api, *own));
+        }
+        let alias = api.app_id.eq_ignore_ascii_case(trimmed)
+            || api
+                .other_resources
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(trimmed));
+        alias.then_some((api, global))
     })
 }
 
@@ -354,6 +410,69 @@ mod tests {
             Some("microsoft-365-defender")
         );
         assert!(lookup("nope").is_none());
+    }
+
+    #[test]
+    fn every_resource_name_resolves_to_its_api() {
+        let cases = [
+            (
+                "https://api.securitycenter.windows.com",
+                "defender-for-endpoint",
+                "https://api.securitycenter.microsoft.com",
+            ),
+            (
+                "https://securitycenter.onmicrosoft.com/windowsatpservice/",
+                "defender-for-endpoint",
+                "https://api.securitycenter.microsoft.com",
+            ),
+            (
+                "HTTPS://API-EU.SECURITY.MICROSOFT.COM",
+                "microsoft-365-defender",
+                "https://api.security.microsoft.com",
+            ),
+            (
+                "https://api-gcc.securitycenter.microsoft.us",
+                "defender-for-endpoint",
+                "https://api-gcc.securitycenter.microsoft.us",
+            ),
+            (
+                "fc780465-2017-40d4-a0c5-307022471b92",
+                "defender-for-endpoint",
+                "https://api.securitycenter.microsoft.com",
+            ),
+            (
+                "https://dod-graph.microsoft.us/",
+                "microsoft-graph",
+                "https://dod-graph.microsoft.us",
+            ),
+        ];
+        for (resource, alias, canonical) in cases {
+            let (api, found) = resolve_resource(resource).unwrap();
+            assert_eq!((api.alias, found), (alias, canonical), "{resource}");
+        }
+        for unknown in [
+            "https://api.securitycenter.windows.com.evil.example",
+            "https://securitycenter.onmicrosoft.com",
+            "api://nobody",
+            "",
+        ] {
+            assert!(resolve_resource(unknown).is_none(), "{unknown}");
+        }
+    }
+
+    #[test]
+    fn resource_names_belong_to_one_api_only() {
+        let mut seen = HashSet::new();
+        for api in APIS {
+            let own: HashSet<&str> = api.resources.iter().flatten().copied().collect();
+            for name in own.iter().chain(api.other_resources).chain([&api.app_id]) {
+                assert!(
+                    seen.insert(name.to_ascii_lowercase()),
+                    "{name} is named twice"
+                );
+                assert!(!name.ends_with('/'), "{name}: stored without a trailing /");
+            }
+        }
     }
 
     #[test]

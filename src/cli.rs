@@ -15,10 +15,9 @@ use crate::exit::{EXIT_CODES_HELP, Exit};
 use crate::model::{Credential, Manifest, SecretSource};
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
-use crate::{
-    aadsts, auth, catalog, demo, input, jwt, output, plan, report, sandbox, secret, validate,
-    verify,
-};
+use crate::{aadsts, auth, catalog, input, jwt, output, plan, report, secret, validate, verify};
+#[cfg(feature = "sandbox")]
+use crate::{demo, sandbox};
 
 /// `0.1.0 (catalog 2026-11-24)`: which role names this build checks manifests against.
 static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -68,8 +67,10 @@ pub enum Command {
     /// Explain an AADSTS error code: what it means for a partner and what to do.
     Explain(ExplainArgs),
     /// Run the sandbox identity platform on loopback (a stand-in for Entra ID for tests and rehearsals).
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// Run plan and verify against the built-in sandbox with a demo partner: no Azure needed.
+    #[cfg(feature = "sandbox")]
     Demo(DemoArgs),
     /// Write a commented starter manifest (and with --sandbox a scenario) to start from.
     Init(InitArgs),
@@ -318,6 +319,7 @@ pub struct ExplainArgs {
 }
 
 /// `consentry sandbox`.
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// The scenario file (tenants, grants, failure modes).
@@ -326,9 +328,24 @@ pub struct SandboxArgs {
     /// Address to listen on (loopback only).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
+    /// Serve HTTPS with a throwaway CA and a certificate for localhost, 127.0.0.1 and ::1, made at
+    /// start; the CA's PEM is written to --tls-ca-out (or a temp file) and its path printed on
+    /// stderr, for SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: bool,
+    /// Where --tls writes the CA's PEM (replaced if it exists).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_ca_out: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `consentry demo`.
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Output format of the verify report.
@@ -446,7 +463,9 @@ pub fn run(cli: Cli) -> Exit {
         Command::Token(args) => run_token(&args, quiet),
         Command::Decode(args) => run_decode(&args),
         Command::Explain(args) => run_explain(&args),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => run_sandbox(&args),
+        #[cfg(feature = "sandbox")]
         Command::Demo(args) => run_demo(&args),
         Command::Init(args) => run_init(&args),
         Command::Completions(args) => run_completions(&args),
@@ -1028,6 +1047,7 @@ fn run_explain(args: &ExplainArgs) -> Exit {
     }
 }
 
+#[cfg(feature = "sandbox")]
 fn run_sandbox(args: &SandboxArgs) -> Exit {
     let scenario = match sandbox::Scenario::from_path(&args.scenario) {
         Ok(s) => s,
@@ -1049,10 +1069,53 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
+    // The CA output must not replace the scenario (or the certificate and key being served).
+    if let Some(out) = &args.tls_ca_out
+        && let Ok(out) = out.canonicalize()
+        && std::iter::once(&args.scenario)
+            .chain(&args.tls_cert)
+            .chain(&args.tls_key)
+            .any(|input| input.canonicalize().is_ok_and(|input| input == out))
+    {
+        return fail(
+            Exit::Usage,
+            format!(
+                "--tls-ca-out {} is one of the sandbox's inputs; name another file",
+                out.display()
+            ),
+        );
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => sandbox::Tls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ if args.tls => sandbox::Tls::Generate,
+        _ => sandbox::Tls::Off,
+    };
+    let options = sandbox::Options {
+        listen: args.listen,
+        tls,
+    };
     runtime.block_on(async {
-        let running = match sandbox::Sandbox::start(scenario, secret, args.listen).await {
+        let running = match sandbox::Sandbox::start_with(scenario, secret, options).await {
             Ok(s) => s,
             Err(e) => return fail(Exit::Usage, e),
+        };
+        // The CA file is kept until the sandbox stops (a temp file is removed then).
+        let _ca_file = match running.ca_pem().map(|pem| write_ca(pem, args.tls_ca_out.as_deref())) {
+            Some(Ok((path, file))) => {
+                say(&format!(
+                    "sandbox CA certificate: {} (trust it with SSL_CERT_FILE or REQUESTS_CA_BUNDLE)",
+                    path.display()
+                ));
+                file
+            }
+            Some(Err(e)) => {
+                running.shutdown().await;
+                return fail(Exit::Usage, format!("cannot write the sandbox CA certificate: {e}"));
+            }
+            None => None,
         };
         // The base URL is the one line on stdout, so a script can capture it.
         let exit = emit(None, &format!("{}\n", running.base_url()));
@@ -1065,6 +1128,31 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
     })
 }
 
+/// Writes the sandbox CA's PEM (public: a certificate) to `path`, or to a temp file that lives as
+/// long as the returned handle.
+#[cfg(feature = "sandbox")]
+fn write_ca(
+    pem: &str,
+    path: Option<&Path>,
+) -> std::io::Result<(PathBuf, Option<tempfile::TempPath>)> {
+    match path {
+        Some(path) => {
+            std::fs::write(path, pem)?;
+            Ok((path.to_owned(), None))
+        }
+        None => {
+            let mut file = tempfile::Builder::new()
+                .prefix("consentry-sandbox-ca-")
+                .suffix(".pem")
+                .tempfile()?;
+            file.write_all(pem.as_bytes())?;
+            let path = file.into_temp_path();
+            Ok((path.to_path_buf(), Some(path)))
+        }
+    }
+}
+
+#[cfg(feature = "sandbox")]
 fn run_demo(args: &DemoArgs) -> Exit {
     if let Some(dir) = &args.write {
         return write_files(dir, &crate::init::demo(), |dir| {

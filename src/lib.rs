@@ -4,7 +4,8 @@
 //! The pipeline, one module per stage:
 //! manifest (parse, keep locations) → validate (collect every diagnostic, produce [`model`]) →
 //! plan / verify (pure data out) → report (one module per format) → output.
-//! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against.
+//! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against (cargo
+//! feature `sandbox`, on by default; `--no-default-features` builds the library without a server).
 
 pub mod aadsts;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cloud;
 pub mod consent;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod exit;
 pub mod init;
@@ -22,6 +24,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod report;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;
 pub mod validate;

@@ -7,13 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use consentry::sandbox::{Sandbox, SandboxError, Scenario};
-use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use consentry::sandbox::{Options, Sandbox, SandboxError, Scenario, Tls};
 use secrecy::SecretString;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 const CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
 const SECRET: &str = "sandbox-test-secret~4f9Qz";
@@ -173,7 +172,12 @@ fn now() -> i64 {
 }
 
 /// Checks an AADSTS error answer against reference §4 and returns its body.
-async fn assert_aadsts(response: reqwest::Response, status: u16, error: &str, code: u64) -> Value {
+async fn assert_aadsts_shape(
+    response: reqwest::Response,
+    status: u16,
+    error: &str,
+    code: u64,
+) -> Value {
     assert_eq!(response.status(), status);
     assert_eq!(
         response.headers()["content-type"],
@@ -221,10 +225,25 @@ async fn assert_aadsts(response: reqwest::Response, status: u16, error: &str, co
     let tail =
         format!("\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}");
     assert!(description.ends_with(&tail), "{description:?}");
-    assert_eq!(
-        body["error_uri"],
-        format!("https://login.microsoftonline.com/error?code={code}")
-    );
+    body
+}
+
+/// `scheme://host:port` of the URL a response answered.
+fn origin_of(response: &reqwest::Response) -> String {
+    let url = response.url();
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap(),
+        url.port().unwrap()
+    )
+}
+
+/// [`assert_aadsts`], and `error_uri` names the host the client used (as Entra's names its own).
+async fn assert_aadsts(response: reqwest::Response, status: u16, error: &str, code: u64) -> Value {
+    let origin = origin_of(&response);
+    let body = assert_aadsts_shape(response, status, error, code).await;
+    assert_eq!(body["error_uri"], format!("{origin}/error?code={code}"));
     body
 }
 
@@ -259,8 +278,14 @@ async fn v2_success_is_a_signed_v1_token_with_the_granted_roles() {
         ["access_token", "expires_in", "ext_expires_in", "token_type"]
     );
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 3599, "v2 numbers are JSON numbers");
-    assert_eq!(body["ext_expires_in"], 3599);
+    let expires_in = body["expires_in"]
+        .as_i64()
+        .expect("v2 numbers are JSON numbers");
+    assert!(
+        (3599..=5399).contains(&expires_in),
+        "60–90 min: {expires_in}"
+    );
+    assert_eq!(body["ext_expires_in"], expires_in);
 
     let jwt = body["access_token"].as_str().unwrap();
     let (header, claims) = decode(jwt);
@@ -286,10 +311,20 @@ async fn v2_success_is_a_signed_v1_token_with_the_granted_roles() {
         claims["roles"],
         serde_json::json!(["AdvancedHunting.Read.All", "Incident.Read.All"])
     );
+    // Backdated five minutes, as Entra does; `expires_in` counts from the moment of issue.
     let iat = claims["iat"].as_i64().unwrap();
-    assert!(iat >= before && iat <= now());
+    assert!(iat >= before - 300 && iat <= now() - 300, "{iat}");
     assert_eq!(claims["nbf"], iat);
-    assert_eq!(claims["exp"].as_i64().unwrap(), iat + 3599);
+    assert_eq!(claims["exp"].as_i64().unwrap(), iat + 300 + expires_in);
+    assert_eq!(claims["uti"].as_str().unwrap().len(), 22);
+    assert!(
+        URL_SAFE_NO_PAD
+            .decode(claims["uti"].as_str().unwrap())
+            .is_ok()
+    );
+    assert!(claims["aio"].as_str().is_some_and(|a| !a.is_empty()));
+    let rh = claims["rh"].as_str().unwrap();
+    assert!(rh.starts_with("0.") && rh.ends_with('.'), "{rh}");
 
     // The same object id on every request: it is the tenant's service principal.
     let again = claims_of(token_v2(&sandbox, FABRIKAM, MDE).await).await;
@@ -299,24 +334,27 @@ async fn v2_success_is_a_signed_v1_token_with_the_granted_roles() {
     sandbox.shutdown().await;
 }
 
-/// RSASSA-PKCS1-v1_5 with SHA-256 verified by hand from a JWK, independent of the sandbox's code.
+/// RSASSA-PKCS1-v1_5 with SHA-256 verified from a JWK's `n` and `e`, as a relying party would.
 fn verify_rs256(jwt: &str, jwk: &Value) -> bool {
-    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap();
+    let key = RsaPublicKeyComponents {
+        n: URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap(),
+        e: URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap(),
+    };
     let (signed, signature) = jwt.rsplit_once('.').unwrap();
-    // DER DigestInfo for SHA-256 (RFC 8017 §9.2).
-    let mut digest_info = vec![
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-        0x05, 0x00, 0x04, 0x20,
-    ];
-    digest_info.extend_from_slice(&Sha256::digest(signed.as_bytes()));
     key.verify(
-        Pkcs1v15Sign::new_unprefixed(),
-        &digest_info,
+        &RSA_PKCS1_2048_8192_SHA256,
+        signed.as_bytes(),
         &URL_SAFE_NO_PAD.decode(signature).unwrap(),
     )
     .is_ok()
+}
+
+/// The base64url SHA-1 of `der` (a certificate's `x5t`, RFC 7517 §4.8).
+fn sha1_thumbprint(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        der,
+    ))
 }
 
 #[tokio::test]
@@ -352,6 +390,20 @@ async fn tokens_verify_against_the_served_jwks_and_discovery_matches() {
         assert_eq!(jwk["use"], "sig");
         assert_eq!(jwk["kid"], kid);
         assert_eq!(jwk["x5t"], kid);
+        // The published certificate is the one the thumbprint names (standard base64, not url-safe).
+        let x5c = jwk["x5c"].as_array().unwrap();
+        assert_eq!(x5c.len(), 1);
+        let der = STANDARD.decode(x5c[0].as_str().unwrap()).unwrap();
+        assert_eq!(sha1_thumbprint(&der), kid.as_str().unwrap());
+        // v2 keys name the issuer they sign for; v1 keys do not.
+        if path.contains("v2.0") {
+            assert_eq!(
+                jwk["issuer"],
+                format!("https://login.microsoftonline.com/{FABRIKAM}/v2.0")
+            );
+        } else {
+            assert!(jwk.get("issuer").is_none(), "{jwk}");
+        }
         assert!(verify_rs256(jwt, jwk), "{path}");
         // A token altered after signing must not verify.
         let (h, rest) = jwt.split_once('.').unwrap();
@@ -446,14 +498,21 @@ async fn v1_success_has_numbers_as_strings_and_the_resource() {
             "token_type"
         ]
     );
-    assert_eq!(body["expires_in"], "3599", "v1 numbers are JSON strings");
-    assert_eq!(body["ext_expires_in"], "3599");
+    let expires_in: i64 = body["expires_in"]
+        .as_str()
+        .expect("v1 numbers are JSON strings")
+        .parse()
+        .unwrap();
+    assert!((3599..=5399).contains(&expires_in), "{expires_in}");
+    assert_eq!(body["ext_expires_in"], expires_in.to_string());
     assert_eq!(body["resource"], MDE);
     let not_before: i64 = body["not_before"].as_str().unwrap().parse().unwrap();
     let expires_on: i64 = body["expires_on"].as_str().unwrap().parse().unwrap();
-    assert!(not_before >= before);
-    assert_eq!(expires_on, not_before + 3599);
+    assert!(not_before >= before - 300 && not_before <= now() - 300);
+    assert_eq!(expires_on, not_before + 300 + expires_in);
     let claims = decode(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["nbf"], not_before);
+    assert_eq!(claims["exp"], expires_on);
     assert_eq!(
         claims["tid"], FABRIKAM,
         "a domain tenant's token carries its GUID"
@@ -656,7 +715,7 @@ async fn request_checks_answer_as_entra_does() {
     ];
     for (path, form, status, error, code, needle) in cases {
         let response = post(&sandbox, &path, &form).await;
-        let body = assert_aadsts(response, status, error, code).await;
+        let body = assert_aadsts_shape(response, status, error, code).await;
         assert!(
             message(&body).contains(needle),
             "{path} {code}: {}",
@@ -1176,10 +1235,14 @@ async fn logs_at_trace_level_hold_no_secret_and_no_token() {
     assert!(!logs.contains(payload) && !logs.contains(signature));
 }
 
-/// Snapshots live in the top-level `snapshots/` folder.
+/// Snapshots live in the top-level `snapshots/` folder; the sandbox's port reads `[PORT]`.
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => true }, {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => true,
+            filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")],
+        }, {
             insta::assert_snapshot!($name, $value);
         })
     };
@@ -1195,9 +1258,20 @@ fn scrub(text: String, values: &[(&str, &str)]) -> String {
         })
 }
 
+async fn get_json(url: String) -> Value {
+    let response = client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap()
+}
+
 #[tokio::test]
 async fn wire_shapes_snapshot() {
     let sandbox = start().await;
+    let base = sandbox.base_url();
 
     let body: Value = token_v2(&sandbox, TAILSPIN, M365D)
         .await
@@ -1205,7 +1279,7 @@ async fn wire_shapes_snapshot() {
         .await
         .unwrap();
     let error = scrub(
-        serde_json::to_string_pretty(&body).unwrap(),
+        pretty(&body),
         &[
             (body["trace_id"].as_str().unwrap(), "[TRACE_ID]"),
             (body["correlation_id"].as_str().unwrap(), "[CORRELATION_ID]"),
@@ -1224,26 +1298,75 @@ async fn wire_shapes_snapshot() {
     .await
     .unwrap();
     let jwt = body["access_token"].as_str().unwrap();
-    let (header, claims) = decode(jwt);
+    let (header, _) = decode(jwt);
+    // The payload as sent, claim order included (a Value would sort the keys).
+    let payload: serde_json::Map<String, Value> = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let claims = Value::Object(payload.clone());
+    let raw_payload = String::from_utf8(
+        URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     let iat = claims["iat"].to_string();
     let exp = claims["exp"].to_string();
+    let expires_in = body["expires_in"].as_str().unwrap().to_owned();
     let text = format!(
-        "{}\n--- header\n{}\n--- claims\n{}",
-        serde_json::to_string_pretty(&body).unwrap(),
-        serde_json::to_string_pretty(&header).unwrap(),
-        serde_json::to_string_pretty(&claims).unwrap(),
+        "{}\n--- header\n{}\n--- claims (as sent)\n{}",
+        pretty(&body),
+        pretty(&header),
+        raw_payload,
     );
-    let text = scrub(
-        text,
-        &[
-            (jwt, "[JWT]"),
-            (header["kid"].as_str().unwrap(), "[KID]"),
-            (claims["uti"].as_str().unwrap(), "[UTI]"),
-            (&iat, "[IAT]"),
-            (&exp, "[EXP]"),
-        ],
-    );
-    snapshot!("token_v1", text);
+    let kid = header["kid"].as_str().unwrap().to_owned();
+    let volatile = [
+        (jwt, "[JWT]"),
+        (kid.as_str(), "[KID]"),
+        (claims["uti"].as_str().unwrap(), "[UTI]"),
+        (claims["aio"].as_str().unwrap(), "[AIO]"),
+        (iat.as_str(), "[IAT]"),
+        (exp.as_str(), "[EXP]"),
+        (expires_in.as_str(), "[EXPIRES_IN]"),
+    ];
+    snapshot!("token_v1", scrub(text, &volatile));
+
+    // Keys: the certificate, modulus and thumbprint change every start.
+    let mut keys = String::new();
+    for path in [
+        "/common/discovery/keys".to_owned(),
+        format!("/{FABRIKAM}/discovery/v2.0/keys"),
+    ] {
+        let jwks = get_json(format!("{base}{path}")).await;
+        let jwk = &jwks["keys"][0];
+        let text = scrub(
+            pretty(&jwks),
+            &[
+                (jwk["x5c"][0].as_str().unwrap(), "[CERTIFICATE]"),
+                (jwk["n"].as_str().unwrap(), "[MODULUS]"),
+                (kid.as_str(), "[KID]"),
+            ],
+        );
+        keys.push_str(&format!("--- GET {path}\n{text}\n"));
+    }
+    snapshot!("jwks", keys);
+
+    let mut discovery = String::new();
+    for path in [
+        format!("/{FABRIKAM}/.well-known/openid-configuration"),
+        format!("/{FABRIKAM}/v2.0/.well-known/openid-configuration"),
+        "/common/v2.0/.well-known/openid-configuration".to_owned(),
+        format!(
+            "/common/discovery/instance?api-version=1.1&authorization_endpoint={base}/{FABRIKAM}/oauth2/v2.0/authorize"
+        ),
+    ] {
+        let document = get_json(format!("{base}{path}")).await;
+        discovery.push_str(&format!("--- GET {path}\n{}\n", pretty(&document)));
+    }
+    snapshot!("discovery", discovery);
     sandbox.shutdown().await;
 }
 
@@ -1286,4 +1409,612 @@ async fn placeholder_signatures_keep_the_token_shape_but_never_verify() {
         .unwrap();
     assert!(!verify_rs256(jwt, &jwks["keys"][0]));
     sandbox.shutdown().await;
+}
+
+/// A sandbox on HTTPS with a generated CA, and a client that trusts that CA only.
+async fn start_tls() -> (Sandbox, reqwest::Client) {
+    let sandbox = Sandbox::start_with(
+        scenario(),
+        SecretString::from(SECRET),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: Tls::Generate,
+        },
+    )
+    .await
+    .unwrap();
+    let ca = reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    (sandbox, client)
+}
+
+#[tokio::test]
+async fn tls_serves_tokens_and_discovery_to_a_client_trusting_the_generated_ca() {
+    let (sandbox, trusting) = start_tls().await;
+    let base = sandbox.base_url();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let pem = sandbox.ca_pem().unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(
+        !pem.contains("PRIVATE KEY"),
+        "only the certificate is handed out"
+    );
+
+    let response = trusting
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .form(&v2_form(M365D))
+        .send()
+        .await
+        .unwrap();
+    let claims = claims_of(response).await;
+    assert_eq!(claims["tid"], FABRIKAM);
+
+    // Every name of this machine is in the certificate, and discovery answers with the name used.
+    let port = sandbox.base_url().rsplit(':').next().unwrap().to_owned();
+    for host in ["127.0.0.1", "localhost"] {
+        let url = format!("https://{host}:{port}/{FABRIKAM}/v2.0/.well-known/openid-configuration");
+        let discovery: Value = trusting
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            discovery["token_endpoint"],
+            format!("https://{host}:{port}/{FABRIKAM}/oauth2/v2.0/token")
+        );
+        assert_eq!(
+            discovery["jwks_uri"],
+            format!("https://{host}:{port}/{FABRIKAM}/discovery/v2.0/keys")
+        );
+    }
+    let response = trusting
+        .post(format!("{base}/{TAILSPIN}/oauth2/v2.0/token"))
+        .form(&v2_form(M365D))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_aadsts(response, 400, "unauthorized_client", 700016).await;
+    assert!(
+        body["error_uri"].as_str().unwrap().starts_with("https://"),
+        "{body}"
+    );
+
+    // A client that does not trust the CA is refused at the handshake: nothing is sent.
+    let untrusting = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let err = untrusting
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .form(&v2_form(M365D))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    // Plain HTTP to the TLS port gets no answer either.
+    assert!(
+        client()
+            .get(format!("http://127.0.0.1:{port}/common/discovery/keys"))
+            .send()
+            .await
+            .is_err()
+    );
+    assert_eq!(sandbox.requests_per_tenant()[FABRIKAM], 1);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_with_a_certificate_brought_as_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let options = |cert: &std::path::Path, key: &std::path::Path| Options {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: Tls::Files {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        },
+    };
+    let sandbox = Sandbox::start_with(
+        scenario(),
+        SecretString::from(SECRET),
+        options(&cert_path, &key_path),
+    )
+    .await
+    .unwrap();
+    assert!(sandbox.ca_pem().is_none());
+    let port = sandbox.base_url().rsplit(':').next().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let keys: Value = client
+        .get(format!("https://localhost:{port}/common/discovery/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+    sandbox.shutdown().await;
+
+    // A key file that is not a key, and a missing file: clear errors naming the file.
+    let err = Sandbox::start_with(
+        scenario(),
+        SecretString::from(SECRET),
+        options(&cert_path, &cert_path),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SandboxError::Tls(_)), "{err}");
+    assert!(err.to_string().contains("cert.pem"), "{err}");
+    let err = Sandbox::start_with(
+        scenario(),
+        SecretString::from(SECRET),
+        options(&dir.path().join("absent.pem"), &key_path),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("absent.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn instance_discovery_answers_in_entra_shape() {
+    let sandbox = start().await;
+    let base = sandbox.base_url();
+    let authorize = format!("{base}/{FABRIKAM}/oauth2/v2.0/authorize");
+    let url = url::Url::parse_with_params(
+        &format!("{base}/common/discovery/instance"),
+        [
+            ("api-version", "1.1"),
+            ("authorization_endpoint", authorize.as_str()),
+        ],
+    )
+    .unwrap();
+    let body: Value = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let host = base.trim_start_matches("http://");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "tenant_discovery_endpoint": format!("{base}/{FABRIKAM}/v2.0/.well-known/openid-configuration"),
+            "api-version": "1.1",
+            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+        })
+    );
+    // The discovery endpoint it names exists.
+    let discovery = client()
+        .get(body["tenant_discovery_endpoint"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), 200);
+    // No authorization endpoint: the common one.
+    let body: Value = client()
+        .get(format!("{base}/common/discovery/instance?api-version=1.1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["tenant_discovery_endpoint"],
+        format!("{base}/common/v2.0/.well-known/openid-configuration")
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn urls_follow_the_host_header_and_ignore_a_hostile_one() {
+    let sandbox = start().await;
+    let base = sandbox.base_url();
+    let get = |host: &'static str| {
+        client()
+            .get(format!(
+                "{base}/{FABRIKAM}/.well-known/openid-configuration"
+            ))
+            .header("host", host)
+            .send()
+    };
+    let body: Value = get("login.example.test:8443")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["token_endpoint"],
+        format!("http://login.example.test:8443/{FABRIKAM}/oauth2/token")
+    );
+    let body: Value = get("evil\"/x?y").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        body["token_endpoint"],
+        format!("{base}/{FABRIKAM}/oauth2/token"),
+        "a Host that is not host[:port] falls back to the listen address"
+    );
+    sandbox.shutdown().await;
+}
+
+/// `Authorization: Basic` with the url-encoded id and secret (RFC 6749 §2.3.1).
+fn basic(id: &str, secret: &str) -> String {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
+    )
+}
+
+#[tokio::test]
+async fn client_secret_basic_is_accepted_on_v1_and_v2() {
+    let sandbox = start().await;
+    let base = sandbox.base_url();
+    let without_secret = |form: Form| with(with(form, "client_secret", None), "client_id", None);
+    for (path, form) in [
+        (
+            format!("/{FABRIKAM}/oauth2/v2.0/token"),
+            without_secret(v2_form(M365D)),
+        ),
+        (
+            format!("/{FABRIKAM}/oauth2/token"),
+            without_secret(v1_form(M365D)),
+        ),
+    ] {
+        let response = client()
+            .post(format!("{base}{path}"))
+            .header("authorization", basic(CLIENT_ID, SECRET))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let claims = claims_of(response).await;
+        assert_eq!(claims["appid"], CLIENT_ID, "{path}");
+    }
+    // A wrong secret in the header is a wrong secret.
+    let response = client()
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .header("authorization", basic(CLIENT_ID, "wrong"))
+        .form(&without_secret(v2_form(M365D)))
+        .send()
+        .await
+        .unwrap();
+    assert_aadsts(response, 401, "invalid_client", 7000215).await;
+    // Another client in the header than in the body is not this app.
+    let response = client()
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .header(
+            "authorization",
+            basic("00000000-0000-0000-0000-000000000001", SECRET),
+        )
+        .form(&with(v2_form(M365D), "client_secret", None))
+        .send()
+        .await
+        .unwrap();
+    assert_aadsts(response, 400, "unauthorized_client", 700016).await;
+    // Garbage after Basic is no credential.
+    let response = client()
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .header("authorization", "Basic %%%")
+        .form(&with(v2_form(M365D), "client_secret", None))
+        .send()
+        .await
+        .unwrap();
+    assert_aadsts(response, 401, "invalid_client", 7000216).await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn resource_aliases_get_tokens_for_the_name_asked() {
+    let sandbox = start().await;
+    // The how-to's Python sample: v1, its own name for Defender for Endpoint.
+    let legacy = "https://api.securitycenter.windows.com";
+    let response = post(
+        &sandbox,
+        &format!("/{FABRIKAM}/oauth2/token"),
+        &v1_form(legacy),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["resource"], legacy);
+    let claims = decode(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["aud"], legacy, "aud is the name asked for");
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["Machine.Read.All"]),
+        "granted on the API, whatever its name"
+    );
+    // The curl sample's name, with a trailing slash, on v2.
+    let curl = "https://securitycenter.onmicrosoft.com/windowsatpservice/";
+    let claims = claims_of(token_v2(&sandbox, FABRIKAM, curl).await).await;
+    assert_eq!(claims["aud"], curl);
+    // A regional name of Defender XDR; an app_id tenant gets the app id whatever the name.
+    let claims =
+        claims_of(token_v2(&sandbox, NORTHWIND, "https://api-eu.security.microsoft.com").await)
+            .await;
+    assert_eq!(claims["aud"], "8ee8fdad-f234-4243-8f3b-15c294843740");
+    // A missing resource is missing under every name.
+    let response = token_v2(&sandbox, ADATUM, legacy).await;
+    assert_aadsts(response, 400, "invalid_resource", 500011).await;
+    // A look-alike is no alias.
+    let response = token_v2(
+        &sandbox,
+        FABRIKAM,
+        "https://api.securitycenter.windows.com.example",
+    )
+    .await;
+    assert_aadsts(response, 400, "invalid_resource", 500011).await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_log_keeps_headers_and_redacts_credentials() {
+    let sandbox = start().await;
+    let base = sandbox.base_url();
+    let id = "5d3c1b2a-9f8e-4d7c-8b6a-1234567890ab";
+    let assertion = "eyJhbGciOiJSUzI1NiJ9.planted-assertion.sig";
+    client()
+        .post(format!("{base}/{FABRIKAM}/oauth2/v2.0/token"))
+        .header("client-request-id", id)
+        .header("user-agent", "rehearsal/1.0")
+        .header("authorization", basic(CLIENT_ID, SECRET))
+        .header("cookie", format!("session={SECRET}"))
+        .header("x-client-secret", SECRET)
+        .header("client_assertion", assertion)
+        .form(&with(v2_form(M365D), "client_secret", None))
+        .send()
+        .await
+        .unwrap();
+    let log = sandbox.request_log();
+    let headers = &log[0].headers;
+    assert_eq!(headers["client-request-id"], id);
+    assert_eq!(headers["user-agent"], "rehearsal/1.0");
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+    for name in [
+        "authorization",
+        "cookie",
+        "x-client-secret",
+        "client_assertion",
+    ] {
+        assert_eq!(headers[name], "[REDACTED]", "{name}");
+    }
+    let served = client()
+        .get(format!("{base}/_sandbox/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let basic_value = basic(CLIENT_ID, SECRET);
+    let encoded = basic_value.trim_start_matches("Basic ");
+    for needle in [SECRET, encoded, assertion] {
+        assert!(!served.contains(needle), "{needle} in {served}");
+        assert!(!format!("{log:?}").contains(needle), "{needle}");
+    }
+    assert!(served.contains("rehearsal/1.0"));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn claims_come_in_entras_order() {
+    let sandbox = start().await;
+    let body: Value = token_v2(&sandbox, FABRIKAM, M365D)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwt = body["access_token"].as_str().unwrap();
+    let payload = String::from_utf8(
+        URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let order = [
+        "aud", "iss", "iat", "nbf", "exp", "aio", "appid", "appidacr", "idp", "idtyp", "oid", "rh",
+        "sub", "roles", "tid", "uti", "ver",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|c| {
+            payload
+                .find(&format!("\"{c}\":"))
+                .unwrap_or_else(|| panic!("{c}: {payload}"))
+        })
+        .collect();
+    let mut sorted = positions.clone();
+    sorted.sort_unstable();
+    assert_eq!(positions, sorted, "{payload}");
+    let header = String::from_utf8(
+        URL_SAFE_NO_PAD
+            .decode(jwt.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        header.starts_with(r#"{"typ":"JWT","alg":"RS256","x5t":"#),
+        "{header}"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_command_serves_tls_and_writes_its_ca() {
+    use std::io::{BufRead as _, Read as _};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("sandbox-ca.pem");
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.sandbox.yaml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--tls", "--scenario"])
+        .arg(&scenario)
+        .arg("--tls-ca-out")
+        .arg(&ca_path)
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut base = String::new();
+    let read = tokio::task::spawn_blocking(move || stdout.read_line(&mut base).map(|_| base));
+    let base = tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the sandbox printed its URL")
+        .unwrap()
+        .unwrap();
+    let base = base.trim().to_owned();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let pem = std::fs::read_to_string(&ca_path).unwrap();
+    let ca = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = trusting
+        .post(format!("{base}/fabrikam.onmicrosoft.com/oauth2/token"))
+        .form(&with(
+            v1_form("https://api.securitycenter.windows.com"),
+            "client_id",
+            Some("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let claims = claims_of(response).await;
+    assert_eq!(claims["aud"], "https://api.securitycenter.windows.com");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains(&ca_path.display().to_string()), "{stderr}");
+    assert!(!stderr.contains(SECRET), "{stderr}");
+}
+
+/// consentry's own token client against the HTTPS sandbox, trusting the generated CA through
+/// `SSL_CERT_FILE` (the system trust store's override), and refusing it without. Linux only: there
+/// the platform verifier reads the system roots through rustls-native-certs, which honours
+/// `SSL_CERT_FILE`; macOS and Windows ask the OS trust store, which does not.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn consentry_verify_gets_tokens_over_tls_when_the_ca_is_trusted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    let sandbox = Sandbox::start_with(
+        Scenario::from_path(&root.join("demo.sandbox.yaml")).unwrap(),
+        SecretString::from(SECRET),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: Tls::Generate,
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sandbox.ca_pem().unwrap()).unwrap();
+    let verify = |trust: Option<&std::path::Path>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+        command
+            .args(["verify", "--format", "json", "--retries", "0", "--tenant"])
+            .args([
+                "Fabrikam",
+                "--tenant",
+                "Northwind Traders",
+                "--authority-host",
+            ])
+            .arg(sandbox.base_url())
+            .arg(root.join("demo.yaml"))
+            .env("CONSENTRY_CLIENT_SECRET", SECRET)
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(path) = trust {
+            command.env("SSL_CERT_FILE", path);
+        }
+        command
+    };
+    let output = tokio::task::spawn_blocking({
+        let mut command = verify(Some(&ca));
+        move || command.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let statuses: Vec<&str> = report["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ok", "ok"], "{stdout}");
+    let counted: usize = sandbox.requests_per_tenant().values().sum();
+    assert_eq!(counted, 4, "two tenants × two APIs, over TLS");
+
+    // Without the CA nothing is trusted: no token request reaches the sandbox.
+    let output = tokio::task::spawn_blocking({
+        let mut command = verify(None);
+        move || command.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    let counted_after: usize = sandbox.requests_per_tenant().values().sum();
+    assert_eq!(counted_after, counted);
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn the_ca_output_never_replaces_the_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.sandbox.yaml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.sandbox.yaml"),
+    )
+    .unwrap();
+    std::fs::write(&scenario, &text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--tls", "--scenario"])
+        .arg(&scenario)
+        .arg("--tls-ca-out")
+        .arg(dir.path().join(".").join("s.sandbox.yaml"))
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("one of the sandbox's inputs"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
 }

@@ -756,7 +756,12 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
     .await
     .unwrap();
     assert!(!format!("{token:?}").contains("eyJ"));
-    assert_eq!(token.expires_in, Some(3599));
+    // The sandbox's lifetimes vary as Entra's do (60–90 min).
+    assert!(
+        token.expires_in.is_some_and(|s| (3599..=5399).contains(&s)),
+        "{:?}",
+        token.expires_in
+    );
     let decoded = consentry::jwt::decode(token.token.expose_secret()).unwrap();
     assert_eq!(decoded.roles(), [MACHINE]);
     assert_eq!(decoded.tid(), Some(guid(1).as_str()));

@@ -1,4 +1,8 @@
 //! AADSTS error answers exactly as Entra's token endpoint sends them (reference §4).
+//!
+//! `error_uri` points at the login host that answered (`https://login.microsoftonline.com/error?code=N`
+//! from Entra's global host, the national cloud's host from theirs); the sandbox gives its own
+//! scheme and host, as reached by the client.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -44,12 +48,14 @@ impl AadError {
         }
     }
 
-    /// The body Entra sends, with `\r\n` before the trace, correlation and timestamp lines.
+    /// The body Entra sends, with `\r\n` before the trace, correlation and timestamp lines;
+    /// `base` is the login host as reached (`https://login.microsoftonline.com`).
     pub(crate) fn body(
         &self,
         trace_id: &str,
         correlation_id: &str,
         now: DateTime<Utc>,
+        base: &str,
     ) -> ErrorBody {
         let timestamp = now.format("%Y-%m-%d %H:%M:%SZ").to_string();
         ErrorBody {
@@ -62,7 +68,7 @@ impl AadError {
             timestamp,
             trace_id: trace_id.to_owned(),
             correlation_id: correlation_id.to_owned(),
-            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
+            error_uri: format!("{base}/error?code={}", self.code),
         }
     }
 
@@ -282,7 +288,13 @@ mod tests {
             .with_timezone(&Utc);
         let err = AadError::app_not_found("app-id", "Fabrikam");
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        let body = serde_json::to_string(&err.body("trace", "corr", now)).unwrap();
+        let body = serde_json::to_string(&err.body(
+            "trace",
+            "corr",
+            now,
+            "https://login.microsoftonline.com",
+        ))
+        .unwrap();
         assert!(body.starts_with(r#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'app-id' was not found in the directory 'Fabrikam'."#), "{body}");
         assert!(body.ends_with(r#"\r\nTrace ID: trace\r\nCorrelation ID: corr\r\nTimestamp: 2026-01-09 02:02:12Z","error_codes":[700016],"timestamp":"2026-01-09 02:02:12Z","trace_id":"trace","correlation_id":"corr","error_uri":"https://login.microsoftonline.com/error?code=700016"}"#), "{body}");
     }

@@ -1,30 +1,34 @@
 //! The sandbox's signing key: RS256 JWTs like Entra's v1 access tokens, and the JWKS that matches.
 //!
-//! One RSA-2048 key is generated per sandbox start; nothing is written to disk.
+//! Entra signs tokens with an RSA key whose public half it publishes as an X.509 certificate: each
+//! entry of its JWKS (`{authority}/common/discovery/keys`, `…/discovery/v2.0/keys`) carries `kty`,
+//! `use`, `kid`, `x5t`, `n`, `e`, `x5c` (the certificate chain, standard base64 of the DER, not
+//! url-safe, RFC 7517 §4.7) and, in the v2 documents, `issuer`. `x5t` is the base64url SHA-1
+//! thumbprint of the certificate's DER (RFC 7517 §4.8) and Entra uses the same value as `kid`; a
+//! token's header names its key by both (reference §3; Microsoft identity platform docs, "Signing
+//! key rollover" and "Access tokens"). So the sandbox generates one RSA-2048 key and a self-signed
+//! certificate for it at every start (nothing is written to disk), derives `kid` = `x5t` from that
+//! certificate, and publishes it. Crypto is aws-lc-rs (via rcgen for the certificate), the library
+//! rustls already uses.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::pkcs8::EncodePublicKey as _;
-use rsa::traits::PublicKeyParts as _;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Serialize;
-use sha1::Sha1;
-use sha2::{Digest as _, Sha256};
 
 use super::SandboxError;
 
-/// The DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2, note 1). sha2 is built without its `oid`
-/// feature, so the PKCS#1 v1.5 padding is given the prefix by hand instead of by type.
-pub(crate) const SHA256_DIGEST_INFO: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
+/// The signing certificate's subject: says plainly whose certificate it is.
+const SIGNING_SUBJECT: &str = "consentry sandbox token signing";
 
-/// The key that signs sandbox tokens, with its identifiers.
+/// The key that signs sandbox tokens, with its certificate and identifiers.
 pub(crate) struct SigningKey {
-    key: RsaPrivateKey,
-    /// `kid` and `x5t` header value. Entra's is the SHA-1 thumbprint of its certificate; the sandbox
-    /// has no certificate, so it hashes the public key's DER (SubjectPublicKeyInfo) instead.
+    key: RsaKeyPair,
+    rng: SystemRandom,
+    /// The self-signed certificate's DER, standard base64 (`x5c`).
+    certificate: String,
+    /// `kid` and `x5t`: base64url SHA-1 of the certificate's DER, as Entra's.
     kid: String,
 }
 
@@ -37,7 +41,7 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// One JSON Web Key, as Entra's discovery/keys endpoints list it.
+/// One JSON Web Key, fields in the order Entra's keys endpoints list them.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Jwk {
     kty: &'static str,
@@ -47,19 +51,41 @@ pub(crate) struct Jwk {
     x5t: String,
     n: String,
     e: String,
+    x5c: Vec<String>,
+    /// Only in the v2 keys document: the issuer (with `{tenantid}`) the key signs for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+}
+
+/// The base64url SHA-1 of `der`: a certificate's `x5t`.
+pub(crate) fn sha1_thumbprint(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        der,
+    ))
 }
 
 impl SigningKey {
-    /// Generates a fresh RSA-2048 key (CPU-bound: call it off the async runtime).
+    /// Generates a fresh RSA-2048 key and its self-signed certificate (CPU-bound: call it off the
+    /// async runtime).
     pub(crate) fn generate() -> Result<SigningKey, SandboxError> {
-        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let der = key
-            .to_public_key()
-            .to_public_key_der()
-            .map_err(|e| SandboxError::Key(e.to_string()))?;
-        let kid = URL_SAFE_NO_PAD.encode(Sha1::digest(der.as_bytes()));
-        Ok(SigningKey { key, kid })
+        let key_error = |e: &dyn std::fmt::Display| SandboxError::Key(e.to_string());
+        let pair =
+            rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(|e| key_error(&e))?;
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, SIGNING_SUBJECT);
+        set_validity(&mut params);
+        let certificate = params.self_signed(&pair).map_err(|e| key_error(&e))?;
+        let der = certificate.der();
+        let key = RsaKeyPair::from_pkcs8(pair.serialized_der()).map_err(|e| key_error(&e))?;
+        Ok(SigningKey {
+            key,
+            rng: SystemRandom::new(),
+            certificate: STANDARD.encode(der),
+            kid: sha1_thumbprint(der),
+        })
     }
 
     /// The key id (`kid` = `x5t`).
@@ -68,53 +94,68 @@ impl SigningKey {
         &self.kid
     }
 
-    /// The public half as a JWK.
-    pub(crate) fn jwk(&self) -> Jwk {
+    /// The public half as a JWK; `issuer` for the v2 keys document.
+    pub(crate) fn jwk(&self, issuer: Option<String>) -> Jwk {
+        let public = self.key.public_key();
         Jwk {
             kty: "RSA",
             use_: "sig",
             kid: self.kid.clone(),
             x5t: self.kid.clone(),
-            n: URL_SAFE_NO_PAD.encode(self.key.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(self.key.e().to_bytes_be()),
+            n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+            x5c: vec![self.certificate.clone()],
+            issuer,
         }
     }
 
     /// The header and payload segments, joined by a dot: what the signature covers.
-    fn signing_input(&self, claims: &serde_json::Value) -> String {
-        let header = serde_json::json!({
-            "typ": "JWT",
-            "alg": "RS256",
-            "x5t": self.kid,
-            "kid": self.kid,
-        });
-        format!(
+    fn signing_input(&self, claims: &impl Serialize) -> Result<String, SandboxError> {
+        // Entra's v1 header order.
+        #[derive(Serialize)]
+        struct Header<'a> {
+            typ: &'a str,
+            alg: &'a str,
+            x5t: &'a str,
+            kid: &'a str,
+        }
+        let header = serde_json::to_vec(&Header {
+            typ: "JWT",
+            alg: "RS256",
+            x5t: &self.kid,
+            kid: &self.kid,
+        })
+        .map_err(|e| SandboxError::Key(e.to_string()))?;
+        let claims = serde_json::to_vec(claims).map_err(|e| SandboxError::Key(e.to_string()))?;
+        Ok(format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        )
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        ))
     }
 
     /// A JWT shaped like [`SigningKey::sign_jwt`]'s whose signature is 256 random bytes: cheap,
     /// and never verifies (see `Signature::Placeholder`).
-    pub(crate) fn placeholder_jwt(&self, claims: &serde_json::Value) -> String {
+    pub(crate) fn placeholder_jwt(&self, claims: &impl Serialize) -> Result<String, SandboxError> {
         let mut signature = [0u8; 256];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut signature);
-        format!(
+        Ok(format!(
             "{}.{}",
-            self.signing_input(claims),
+            self.signing_input(claims)?,
             URL_SAFE_NO_PAD.encode(signature)
-        )
+        ))
     }
 
     /// A compact RS256 JWT with a v1 header (`typ`, `alg`, `x5t`, `kid`) over `claims`.
-    pub(crate) fn sign_jwt(&self, claims: &serde_json::Value) -> Result<String, SandboxError> {
-        let signing_input = self.signing_input(claims);
-        let signature = self
-            .key
+    pub(crate) fn sign_jwt(&self, claims: &impl Serialize) -> Result<String, SandboxError> {
+        let signing_input = self.signing_input(claims)?;
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
             .sign(
-                Pkcs1v15Sign::new_unprefixed(),
-                &digest_info(signing_input.as_bytes()),
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                signing_input.as_bytes(),
+                &mut signature,
             )
             .map_err(|e| SandboxError::Key(e.to_string()))?;
         Ok(format!(
@@ -124,55 +165,86 @@ impl SigningKey {
     }
 }
 
-/// The DER DigestInfo of SHA-256(`message`): what PKCS#1 v1.5 pads and signs.
-pub(crate) fn digest_info(message: &[u8]) -> Vec<u8> {
-    let mut out = SHA256_DIGEST_INFO.to_vec();
-    out.extend_from_slice(&Sha256::digest(message));
-    out
+/// From yesterday (clocks differ) to a year on: longer than any sandbox runs.
+pub(crate) fn set_validity(params: &mut rcgen::CertificateParams) {
+    use chrono::Datelike as _;
+    let day = |d: chrono::DateTime<chrono::Utc>| {
+        let month = u8::try_from(d.month()).unwrap_or(1);
+        let day = u8::try_from(d.day()).unwrap_or(1);
+        rcgen::date_time_ymd(d.year(), month, day)
+    };
+    let now = chrono::Utc::now();
+    params.not_before = day(now - chrono::Duration::days(1));
+    params.not_after = day(now + chrono::Duration::days(365));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsa::{BigUint, RsaPublicKey};
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
     #[test]
-    fn jwt_verifies_against_its_jwk_and_kid_is_a_sha1_thumbprint() {
+    fn jwt_verifies_against_its_jwk_and_kid_is_the_certificate_thumbprint() {
         let key = SigningKey::generate().unwrap();
         assert_eq!(key.kid().len(), 27, "base64url of 20 bytes");
         let jwt = key.sign_jwt(&serde_json::json!({"a": 1})).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header["alg"], "RS256");
-        assert_eq!(header["kid"], key.kid());
+        let header = URL_SAFE_NO_PAD.decode(parts[0]).unwrap();
+        assert_eq!(
+            String::from_utf8(header).unwrap(),
+            format!(
+                r#"{{"typ":"JWT","alg":"RS256","x5t":"{0}","kid":"{0}"}}"#,
+                key.kid()
+            )
+        );
 
-        let jwk = key.jwk();
-        let public = RsaPublicKey::new(
-            BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(&jwk.n).unwrap()),
-            BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(&jwk.e).unwrap()),
-        )
-        .unwrap();
+        let jwk = key.jwk(None);
+        let der = STANDARD.decode(&jwk.x5c[0]).unwrap();
+        assert_eq!(sha1_thumbprint(&der), key.kid());
+        let public = RsaPublicKeyComponents {
+            n: URL_SAFE_NO_PAD.decode(&jwk.n).unwrap(),
+            e: URL_SAFE_NO_PAD.decode(&jwk.e).unwrap(),
+        };
         let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
         let signed = format!("{}.{}", parts[0], parts[1]);
         public
-            .verify(
-                Pkcs1v15Sign::new_unprefixed(),
-                &digest_info(signed.as_bytes()),
-                &signature,
-            )
+            .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
             .unwrap();
         let tampered = format!("{}.{}x", parts[0], parts[1]);
         assert!(
             public
-                .verify(
-                    Pkcs1v15Sign::new_unprefixed(),
-                    &digest_info(tampered.as_bytes()),
-                    &signature
-                )
+                .verify(&RSA_PKCS1_2048_8192_SHA256, tampered.as_bytes(), &signature)
                 .is_err()
         );
         assert!(!format!("{key:?}").contains(&jwk.n));
+        let v1 = serde_json::to_value(key.jwk(None)).unwrap();
+        assert!(v1.get("issuer").is_none());
+        let v2 = serde_json::to_value(key.jwk(Some("iss".to_owned()))).unwrap();
+        assert_eq!(v2["issuer"], "iss");
+    }
+
+    #[test]
+    fn thumbprints_match_the_reference_example() {
+        // Reference §6: SHA-1 hex 84E05C1D… is x5t hOBcHZi846VCHSJbFAs26Go9VTQ; check the encoding
+        // (not the hash) by encoding those bytes directly.
+        let bytes: Vec<u8> = (0..20)
+            .map(|i| {
+                u8::from_str_radix(
+                    &"84E05C1D98BCE3A5421D225B140B36E86A3D5534"[i * 2..i * 2 + 2],
+                    16,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(URL_SAFE_NO_PAD.encode(bytes), "hOBcHZi846VCHSJbFAs26Go9VTQ");
+        // And the hash itself, against a known SHA-1 ("abc", FIPS 180-1 appendix A).
+        assert_eq!(
+            sha1_thumbprint(b"abc"),
+            URL_SAFE_NO_PAD.encode([
+                0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50,
+                0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d,
+            ])
+        );
     }
 }

@@ -2,12 +2,14 @@
 //! §2–§4) that verify's tests, `consentry demo` and users' CI rehearsals talk to.
 //!
 //! A [`Scenario`] says which tenants exist, what each granted and how each fails; [`Sandbox::start`]
-//! serves it on 127.0.0.1 with a fresh RSA key until [`Sandbox::shutdown`].
+//! serves it on 127.0.0.1 with a fresh RSA key and signing certificate until [`Sandbox::shutdown`];
+//! [`Sandbox::start_with`] adds HTTPS ([`Tls`]) for clients such as MSAL that insist on it.
 
 mod aadsts;
 mod keys;
 mod scenario;
 mod server;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ pub use scenario::{
     AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Signature, Throttle,
     ThrottleBody, Transient,
 };
+pub use tls::Tls;
 
 /// How long [`Sandbox::shutdown`] lets in-flight requests finish before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -72,9 +75,22 @@ pub enum SandboxError {
     /// Key generation or signing failed.
     #[error("sandbox signing key: {0}")]
     Key(String),
+    /// The TLS certificate could not be generated or loaded.
+    #[error("sandbox TLS: {0}")]
+    Tls(String),
 }
 
-/// One request the sandbox answered. Holds no body, header or query: nothing secret.
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address to listen on: loopback only; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Plain HTTP or HTTPS.
+    pub tls: Tls,
+}
+
+/// One request the sandbox answered. Holds no body or query, and its headers with every credential
+/// (`authorization`, `cookie`, anything named like a secret or an assertion) redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedRequest {
     /// When the answer was sent.
@@ -87,6 +103,10 @@ pub struct LoggedRequest {
     pub tenant: Option<String>,
     /// The HTTP status answered (0 when the client gave up before an answer).
     pub status: u16,
+    /// The request's headers (names lowercased, repeated values joined by `, `), so a test can
+    /// check `client-request-id`, `user-agent` or `content-type`. Credentials read `[REDACTED]`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// What `GET /_sandbox/requests` returns.
@@ -105,16 +125,38 @@ pub struct Sandbox {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// `http` or `https`.
+    scheme: &'static str,
+    /// The generated CA's PEM (with [`Tls::Generate`]).
+    ca_pem: Option<String>,
 }
 
 impl Sandbox {
     /// Binds (127.0.0.1 only: refuse any non-loopback listen address), generates an RSA-2048 key,
-    /// serves. Port 0 picks a free port; [`Sandbox::base_url`] tells which.
+    /// serves plain HTTP. Port 0 picks a free port; [`Sandbox::base_url`] tells which.
     pub async fn start(
         scenario: Scenario,
         secret: SecretString,
         listen: SocketAddr,
     ) -> Result<Sandbox, SandboxError> {
+        Sandbox::start_with(
+            scenario,
+            secret,
+            Options {
+                listen,
+                tls: Tls::Off,
+            },
+        )
+        .await
+    }
+
+    /// [`Sandbox::start`] with every option: HTTPS with a generated or given certificate.
+    pub async fn start_with(
+        scenario: Scenario,
+        secret: SecretString,
+        options: Options,
+    ) -> Result<Sandbox, SandboxError> {
+        let listen = options.listen;
         if !listen.ip().is_loopback() {
             return Err(SandboxError::NotLoopback(listen));
         }
@@ -128,40 +170,70 @@ impl Sandbox {
             addr: listen,
             source,
         })?;
-        let key = tokio::task::spawn_blocking(keys::SigningKey::generate)
-            .await
-            .map_err(|e| SandboxError::Key(e.to_string()))??;
+        // Key and certificate generation are CPU-bound: keep them off the async workers.
+        let tls = options.tls;
+        let (key, prepared) = tokio::task::spawn_blocking(move || {
+            Ok::<_, SandboxError>((keys::SigningKey::generate()?, tls::prepare(&tls)?))
+        })
+        .await
+        .map_err(|e| SandboxError::Key(e.to_string()))??;
+        let scheme = if prepared.is_some() { "https" } else { "http" };
         let (stop, stopped) = watch::channel(false);
-        let base_url = format!("http://{addr}");
         let state = Arc::new(server::State::new(
             scenario,
             secret,
             key,
-            base_url,
+            server::Origin {
+                scheme,
+                listen: addr,
+            },
             stopped.clone(),
         ));
         let app = server::router(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            let mut stopped = stopped;
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "sandbox server stopped");
+        let mut shutdown = stopped;
+        let signal = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        let ca_pem = prepared.as_ref().and_then(|p| p.ca_pem.clone());
+        let task = match prepared {
+            None => tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(signal);
+                if let Err(error) = serve.await {
+                    tracing::error!(%error, "sandbox server stopped");
+                }
+            }),
+            Some(prepared) => {
+                let listener = tls::TlsListener::new(listener, prepared.acceptor)
+                    .map_err(|source| SandboxError::Bind { addr, source })?;
+                tokio::spawn(async move {
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(signal);
+                    if let Err(error) = serve.await {
+                        tracing::error!(%error, "sandbox server stopped");
+                    }
+                })
             }
-        });
-        tracing::info!(base_url = %format!("http://{addr}"), "sandbox listening");
+        };
+        tracing::info!(base_url = %format!("{scheme}://{addr}"), "sandbox listening");
         Ok(Sandbox {
             state,
             addr,
             stop,
             task,
+            scheme,
+            ca_pem,
         })
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash: the authority host to give consentry.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), no trailing slash: the authority host to
+    /// give consentry.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The PEM of the CA that signed the sandbox's generated server certificate ([`Tls::Generate`]):
+    /// what a client must trust. `None` for plain HTTP or a certificate brought as files.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Token requests (v1 and v2) per tenant, keyed by the tenant segment of the URL as the client

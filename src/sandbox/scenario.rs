@@ -8,13 +8,13 @@
 //!   client_id: 5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890   # any other client_id: AADSTS700016
 //!   name: Bluefin MDR Connector                       # quoted by AADSTS7000112
 //!   secret_env: CONSENTRY_CLIENT_SECRET               # the secret the sandbox accepts
-//! token_lifetime: 3599                                # expires_in
+//! token_lifetime: 3599                   # a fixed expires_in; default: random 3599–5399, as Entra
 //! signature: rs256                                    # or placeholder (benchmarks)
 //! tenants:
 //!   - name: Fabrikam                                  # the directory name in AADSTS messages
 //!     id: 7b500f41-1b86-42be-b006-bffbd7a67b9f        # the token's tid
 //!     domains: [fabrikam.onmicrosoft.com]
-//!     grants:                                         # roles per resource URI (or app id)
+//!     grants:                               # roles per resource URI (any alias, or the app id)
 //!       https://api.security.microsoft.com: [Incident.Read.All]
 //!     missing_resources: [https://api.securitycenter.microsoft.com]   # AADSTS500011
 //!     aud: resource                                   # or app_id
@@ -34,8 +34,6 @@ use super::SandboxError;
 use crate::catalog;
 use crate::model::DEFAULT_SECRET_ENV;
 
-/// Entra's usual `expires_in` for an app-only token (a lifetime of 60–90 min, minus a second).
-const DEFAULT_TOKEN_LIFETIME: u64 = 3599;
 /// What Entra sends as `Retry-After` when it throttles client-credentials requests.
 const DEFAULT_RETRY_AFTER: u64 = 60;
 
@@ -45,9 +43,10 @@ const DEFAULT_RETRY_AFTER: u64 = 60;
 pub struct Scenario {
     /// The multi-tenant app registration whose tokens the sandbox issues.
     pub app: ScenarioApp,
-    /// `expires_in` of issued tokens, in seconds (Entra: 3599).
-    #[serde(default = "default_token_lifetime")]
-    pub token_lifetime: u64,
+    /// A fixed `expires_in` for issued tokens, in seconds. Absent: random between 3599 and 5399
+    /// per token, as Entra's 60–90 minutes.
+    #[serde(default)]
+    pub token_lifetime: Option<u64>,
     /// How tokens are signed (default `rs256`, verifiable against the served JWKS).
     #[serde(default)]
     pub signature: Signature,
@@ -83,7 +82,8 @@ pub struct ScenarioTenant {
     #[serde(default)]
     pub domains: Vec<String>,
     /// Roles granted per resource. Keys are resource URIs (`https://api.security.microsoft.com`);
-    /// a catalog resource also matches its app id and a trailing `/`. A known resource that is not
+    /// a catalog resource also matches its other names (`https://api.securitycenter.windows.com`),
+    /// its app id and a trailing `/`. A known resource that is not
     /// listed still gets a token, without a `roles` claim (consented, nothing granted).
     #[serde(default)]
     pub grants: BTreeMap<String, Vec<String>>,
@@ -118,7 +118,7 @@ pub enum Signature {
     #[default]
     Rs256,
     /// 256 random bytes where the signature goes, header unchanged. For benchmarks only: RSA
-    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~2 ms of
+    /// signing costs Entra's servers, not the client, yet on one machine the sandbox's ~0.6 ms of
     /// CPU per token would be charged to the client being measured. Clients that only decode
     /// tokens (consentry's default) cannot tell the difference.
     Placeholder,
@@ -211,9 +211,6 @@ pub enum Lie {
     Expired,
 }
 
-fn default_token_lifetime() -> u64 {
-    DEFAULT_TOKEN_LIFETIME
-}
 fn default_retry_after() -> u64 {
     DEFAULT_RETRY_AFTER
 }
@@ -267,7 +264,7 @@ impl Scenario {
     /// resource the scenario names somewhere.
     pub(crate) fn knows_resource(&self, resource: &str) -> bool {
         let key = resource_key(resource);
-        catalog::by_resource(resource).is_some()
+        catalog::resolve_resource(resource).is_some()
             || self.tenants.iter().any(|t| {
                 t.grants.keys().any(|r| resource_key(r) == key)
                     || t.missing_resources.iter().any(|r| resource_key(r) == key)
@@ -283,7 +280,7 @@ impl Scenario {
                 self.app.client_id
             ));
         }
-        if self.token_lifetime == 0 {
+        if self.token_lifetime == Some(0) {
             problems.push("token_lifetime must be at least 1 second".to_owned());
         }
         let mut names = BTreeSet::new();
@@ -339,11 +336,11 @@ impl ScenarioTenant {
     }
 }
 
-/// One comparable key per resource: a catalog API whatever form names it (URI in any cloud, app id,
-/// trailing `/`), otherwise the URI without a trailing `/`, lowercased.
+/// One comparable key per resource: a catalog API whatever form names it (URI in any cloud, other
+/// names, app id, trailing `/`), otherwise the URI without a trailing `/`, lowercased.
 pub(crate) fn resource_key(resource: &str) -> String {
-    match catalog::by_resource(resource) {
-        Some(api) => format!("catalog:{}", api.alias),
+    match catalog::resolve_resource(resource) {
+        Some((api, _)) => format!("catalog:{}", api.alias),
         None => resource.trim_end_matches('/').to_ascii_lowercase(),
     }
 }
@@ -374,7 +371,7 @@ tenants:
     #[test]
     fn parses_failure_modes_and_defaults() {
         let s = Scenario::from_yaml("s.yaml", SCENARIO).unwrap();
-        assert_eq!(s.token_lifetime, 3599);
+        assert_eq!(s.token_lifetime, None, "random per token, as Entra");
         assert_eq!(s.secret_env(), "CONSENTRY_CLIENT_SECRET");
         assert_eq!(s.tenants[1].failure, Some(Failure::NotConsented));
         let throttle = s.tenants[1].throttle.as_ref().unwrap();

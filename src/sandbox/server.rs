@@ -1,23 +1,51 @@
 //! The sandbox's HTTP side: routes, the token endpoints' checks in Entra's order, tokens, JWKS and
 //! discovery documents, and the request log.
+//!
+//! What Entra does that the sandbox reproduces (reference §2–§4, and Microsoft's identity platform
+//! docs "OpenID Connect on the Microsoft identity platform", "Access tokens", "Access token claims
+//! reference", "Microsoft identity platform and the OAuth 2.0 client credentials flow"):
+//!
+//! - Discovery documents (`/{tenant}/.well-known/openid-configuration`, v1; `/{tenant}/v2.0/...`,
+//!   v2) name endpoints on the login host the client used, so every URL here is built from the
+//!   request's scheme and `Host` (a client behind `localhost` gets `localhost` back). Only `issuer`
+//!   stays Entra's (`https://sts.windows.net/{tid}/`, `https://login.microsoftonline.com/{tid}/v2.0`):
+//!   it names who issues tokens, not where to reach it.
+//! - Instance discovery (`/common/discovery/instance?api-version=1.1&authorization_endpoint=…`),
+//!   which MSAL calls before anything else, answers `tenant_discovery_endpoint` (the v2 discovery
+//!   document of the tenant in `authorization_endpoint`), `api-version` and `metadata`: a list of
+//!   `{preferred_network, preferred_cache, aliases}` naming the host's aliases (for Entra,
+//!   `login.microsoftonline.com`, `login.windows.net`, `login.microsoft.com`, `sts.windows.net`);
+//!   the sandbox has one name: the host it was reached by.
+//! - Keys: see [`super::keys`]; the v2 keys document adds `issuer` to each key.
+//! - Tokens: `iat` and `nbf` are backdated by five minutes (clock skew between Entra's servers and
+//!   the resource's), the token lives 60–90 minutes, and `expires_in` (v1 also `expires_on`) tells
+//!   the truth about `exp`, counted from the moment of issue. Claims come in the order of reference
+//!   §3's example, with the opaque `aio` (internal), `rh` (refresh hint: base64url of the tenant and
+//!   resource ids) and `uti` (token id: 16 random bytes, base64url, 22 characters) where Entra puts
+//!   them.
+//! - Client authentication: `client_secret` in the form (client_secret_post) or HTTP Basic
+//!   (client_secret_basic, RFC 6749 §2.3.1: the url-encoded client id and secret, base64), both
+//!   advertised in `token_endpoint_auth_methods_supported` and both accepted by Entra on v1 and v2.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State as AxumState};
+use axum::extract::{Path, Query, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 
 use super::aadsts::AadError;
@@ -35,6 +63,31 @@ const LOG_CAPACITY: usize = 100_000;
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+/// Entra backdates `iat` and `nbf` by five minutes.
+const BACKDATE_SECONDS: i64 = 300;
+/// `expires_in` of a fresh token when the scenario fixes none: Entra's 60–90 minutes, less a second.
+const LIFETIME_SECONDS: std::ops::RangeInclusive<u64> = 3599..=5399;
+/// A logged header value is cut to this many bytes: enough to read, bounded for a hostile client.
+const LOGGED_HEADER_MAX: usize = 512;
+/// Headers named with any of these words are logged as `[REDACTED]`.
+const SECRET_HEADER_WORDS: [&str; 7] = [
+    "authorization",
+    "cookie",
+    "secret",
+    "assertion",
+    "token",
+    "password",
+    "key",
+];
+
+/// Where the sandbox listens and how: URLs fall back to it when a request names no usable host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    /// `http` or `https`.
+    pub(crate) scheme: &'static str,
+    /// The bound address.
+    pub(crate) listen: SocketAddr,
+}
 
 /// Everything the handlers share.
 pub(crate) struct State {
@@ -43,7 +96,7 @@ pub(crate) struct State {
     tenant_index: HashMap<String, usize>,
     secret: SecretString,
     key: SigningKey,
-    base_url: String,
+    origin: Origin,
     latency_micros: AtomicU64,
     /// Token requests seen per (tenant GUID, resource key): drives "throttled N times" and
     /// "transient N times", and survives across requests.
@@ -58,7 +111,7 @@ pub(crate) struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("base_url", &self.base_url)
+            .field("origin", &self.origin)
             .field("key", &self.key)
             .field("tenants", &self.scenario.tenants.len())
             .finish_non_exhaustive()
@@ -77,7 +130,7 @@ impl State {
         scenario: Scenario,
         secret: SecretString,
         key: SigningKey,
-        base_url: String,
+        origin: Origin,
         stopped: watch::Receiver<bool>,
     ) -> State {
         let mut tenant_index = HashMap::new();
@@ -93,7 +146,7 @@ impl State {
             scenario,
             secret,
             key,
-            base_url,
+            origin,
             latency_micros: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             per_tenant: Mutex::new(BTreeMap::new()),
@@ -117,6 +170,24 @@ impl State {
 
     fn latency(&self) -> Duration {
         Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
+    }
+
+    /// `scheme://host[:port]` as the client reached the sandbox: the `Host` header when it is a
+    /// plain host and port, else the listen address (a hostile `Host` cannot shape the URLs).
+    fn base(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+        match host {
+            Some(host) => format!("{}://{host}", self.origin.scheme),
+            None => format!("{}://{}", self.origin.scheme, self.origin.listen),
+        }
     }
 
     /// Counts one token request for `tenant` × `resource` and returns how many came before it.
@@ -144,8 +215,9 @@ pub(crate) fn router(state: Shared) -> Router {
             "/{tenant}/oauth2/token",
             post(token_v1).fallback(token_wrong_method),
         )
-        .route("/{tenant}/discovery/keys", get(jwks))
-        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/discovery/keys", get(jwks_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks_v2))
+        .route("/common/discovery/instance", get(instance_discovery))
         .route("/{tenant}/.well-known/openid-configuration", get(openid_v1))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
@@ -191,8 +263,37 @@ impl Drop for LogGuard {
     }
 }
 
+/// The request's headers for the log: names lowercased, values cut short, credentials redacted.
+fn logged_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut logged: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let name = name.as_str().to_ascii_lowercase();
+        let value = if SECRET_HEADER_WORDS.iter().any(|w| name.contains(w)) {
+            "[REDACTED]".to_owned()
+        } else {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let mut end = text.len().min(LOGGED_HEADER_MAX);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text[..end].to_owned()
+        };
+        logged
+            .entry(name)
+            .and_modify(|v| {
+                if v.len() < LOGGED_HEADER_MAX {
+                    v.push_str(", ");
+                    v.push_str(&value);
+                }
+            })
+            .or_insert(value);
+    }
+    logged
+}
+
 /// Middleware: global latency, per-tenant counts of token requests, and the request log. Only the
-/// method, path (no query), tenant segment and status are kept: never a header or a body.
+/// method, path (no query), tenant segment, headers (credentials redacted) and status are kept:
+/// never a body.
 async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let method = request.method().to_string();
@@ -217,6 +318,7 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
             path,
             tenant,
             status: 0,
+            headers: logged_headers(request.headers()),
         }),
     };
     let latency = state.latency();
@@ -255,20 +357,25 @@ async fn token_v2(
 }
 
 /// Entra answers other methods on its token endpoints with AADSTS900561, not a bare 405.
-async fn token_wrong_method(method: axum::http::Method, headers: HeaderMap) -> Response {
-    Ids::new(&headers).error(&AadError::wrong_method(method.as_str()))
+async fn token_wrong_method(
+    AxumState(state): AxumState<Shared>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    Ids::new(&state, &headers).error(&AadError::wrong_method(method.as_str()))
 }
 
 /// The ids Entra puts on every answer: a fresh trace id, and the correlation id the client sent
-/// (`client-request-id`) or a fresh one.
+/// (`client-request-id`) or a fresh one; and the login host as reached, for `error_uri`.
 struct Ids {
     trace: String,
     correlation: String,
     echo: Option<HeaderValue>,
+    base: String,
 }
 
 impl Ids {
-    fn new(headers: &HeaderMap) -> Ids {
+    fn new(state: &State, headers: &HeaderMap) -> Ids {
         let echo = headers
             .get(&CLIENT_REQUEST_ID)
             .filter(|v| v.to_str().is_ok_and(|s| uuid::Uuid::parse_str(s).is_ok()))
@@ -282,6 +389,7 @@ impl Ids {
             trace: uuid::Uuid::new_v4().to_string(),
             correlation,
             echo,
+            base: state.base(headers),
         }
     }
 
@@ -303,7 +411,7 @@ impl Ids {
     }
 
     fn error(&self, error: &AadError) -> Response {
-        let body = error.body(&self.trace, &self.correlation, Utc::now());
+        let body = error.body(&self.trace, &self.correlation, Utc::now(), &self.base);
         self.decorate(json_response(error.status, &body))
     }
 }
@@ -376,6 +484,97 @@ fn requested_resource(
     }
 }
 
+/// How a client proved who it is.
+enum Credential {
+    /// A client secret, in the form (client_secret_post) or HTTP Basic (client_secret_basic).
+    Secret(String),
+    /// A signed JWT (`client_assertion`): a certificate's or a federated token.
+    Assertion,
+    /// No credential at all.
+    Missing,
+}
+
+/// The client a token request names, with its credential. Holds secrets: no Debug.
+struct PresentedClient {
+    id: String,
+    credential: Credential,
+}
+
+/// Reads the client id and credential from the form or an `Authorization: Basic` header (RFC 6749
+/// §2.3.1: base64 of the url-encoded id, `:`, the url-encoded secret).
+fn presented_client(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<PresentedClient, AadError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    if let Some((_, encoded)) = basic {
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            return Err(AadError::credential_missing());
+        };
+        let (id, secret) = (form_decode(id), form_decode(secret));
+        // The body may repeat the client id; it must then name the same client.
+        if let Some(body_id) = field(form, "client_id")
+            && !body_id.eq_ignore_ascii_case(&id)
+        {
+            return Err(AadError::app_not_found(
+                body_id,
+                "the Authorization header's client",
+            ));
+        }
+        return Ok(PresentedClient {
+            id,
+            credential: Credential::Secret(secret),
+        });
+    }
+    let Some(id) = field(form, "client_id") else {
+        return Err(AadError::missing_parameter("client_id"));
+    };
+    let credential = match (
+        field(form, "client_secret"),
+        field(form, "client_assertion"),
+    ) {
+        (Some(secret), _) => Credential::Secret(secret.to_owned()),
+        (None, Some(_)) => Credential::Assertion,
+        (None, None) => Credential::Missing,
+    };
+    Ok(PresentedClient {
+        id: id.to_owned(),
+        credential,
+    })
+}
+
+/// One `application/x-www-form-urlencoded` value, decoded (`+` is a space, `%XX` a byte).
+fn form_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Checks the client's credential against the app's: the one place a credential is judged.
+fn authenticate(state: &State, client: &PresentedClient) -> Result<(), AadError> {
+    match &client.credential {
+        Credential::Secret(secret) => {
+            if same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
+                Ok(())
+            } else {
+                Err(AadError::wrong_secret(&state.scenario.app.client_id))
+            }
+        }
+        // The sandbox knows no certificate or federated credential, so no assertion can match.
+        Credential::Assertion => Err(AadError::assertion_key_not_found()),
+        Credential::Missing => Err(AadError::credential_missing()),
+    }
+}
+
 /// Resolves the tenant segment of a URL, or the error Entra gives for it.
 fn resolve_tenant<'a>(state: &'a State, tenant: &str) -> Result<&'a ScenarioTenant, AadError> {
     if let Some(found) = state
@@ -399,7 +598,7 @@ async fn token(
     body: &[u8],
     version: Version,
 ) -> Response {
-    let ids = Ids::new(headers);
+    let ids = Ids::new(state, headers);
     let Some(form) = parse_form(headers, body) else {
         return ids.error(&AadError::missing_parameter("grant_type"));
     };
@@ -459,27 +658,21 @@ async fn token(
     }
 
     let app = &state.scenario.app;
-    let Some(client_id) = field(&form, "client_id") else {
-        return ids.error(&AadError::missing_parameter("client_id"));
+    let client = match presented_client(headers, &form) {
+        Ok(client) => client,
+        Err(e) => return ids.error(&e),
     };
-    if !client_id.eq_ignore_ascii_case(&app.client_id)
+    if !client.id.eq_ignore_ascii_case(&app.client_id)
         || tenant.failure == Some(Failure::NotConsented)
     {
-        return ids.error(&AadError::app_not_found(client_id, &tenant.name));
+        return ids.error(&AadError::app_not_found(&client.id, &tenant.name));
     }
     if tenant.failure == Some(Failure::Disabled) {
         let name = app.name.as_deref().unwrap_or(&app.client_id);
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
-    let Some(secret) = field(&form, "client_secret") else {
-        // The sandbox knows no certificate or federated credential, so no assertion can match.
-        if field(&form, "client_assertion").is_some() {
-            return ids.error(&AadError::assertion_key_not_found());
-        }
-        return ids.error(&AadError::credential_missing());
-    };
-    if !same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
-        return ids.error(&AadError::wrong_secret(&app.client_id));
+    if let Err(e) = authenticate(state, &client) {
+        return ids.error(&e);
     }
     match &tenant.failure {
         Some(Failure::Aadsts {
@@ -509,7 +702,7 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    let (claims, now) = claims(state, tenant, &resource);
+    let (claims, times) = claims(state, tenant, &resource);
     let signed = match state.scenario.signature {
         // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
         // other connections (the client's too, when it shares the runtime) stay responsive.
@@ -517,14 +710,13 @@ async fn token(
             let signer = Arc::clone(state);
             tokio::task::spawn_blocking(move || signer.key.sign_jwt(&claims)).await
         }
-        Signature::Placeholder => Ok(Ok(state.key.placeholder_jwt(&claims))),
+        Signature::Placeholder => Ok(state.key.placeholder_jwt(&claims)),
     };
     match signed {
         Ok(Ok(access_token)) => {
             let issued = Issued {
                 access_token,
-                lifetime: state.scenario.token_lifetime,
-                now,
+                times,
             };
             ids.decorate(issued.response(version, &resource))
         }
@@ -539,18 +731,35 @@ async fn token(
     }
 }
 
+/// When a token was issued and how long it lives, as the response reports them.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    /// The moment of issue.
+    now: i64,
+    /// `nbf` (= `iat`): backdated.
+    not_before: i64,
+    /// `exp`.
+    expires_on: i64,
+}
+
+impl Times {
+    /// `expires_in`: seconds from now to `exp`, the truth (0 for a token issued expired).
+    fn expires_in(&self) -> u64 {
+        u64::try_from(self.expires_on.saturating_sub(self.now)).unwrap_or(0)
+    }
+}
+
 /// A signed token and the times the response reports.
 struct Issued {
     access_token: String,
-    lifetime: u64,
-    now: i64,
+    times: Times,
 }
 
 impl Issued {
     /// v2: numbers as numbers. v1: every number a JSON string, plus `expires_on`, `not_before`,
     /// `resource`. Fields in Entra's order.
     fn response(&self, version: Version, resource: &str) -> Response {
-        let expires_on = self.now.saturating_add_unsigned(self.lifetime);
+        let expires_in = self.times.expires_in();
         match version {
             Version::V2 => {
                 #[derive(Serialize)]
@@ -564,8 +773,8 @@ impl Issued {
                     StatusCode::OK,
                     &V2 {
                         token_type: "Bearer",
-                        expires_in: self.lifetime,
-                        ext_expires_in: self.lifetime,
+                        expires_in,
+                        ext_expires_in: expires_in,
                         access_token: &self.access_token,
                     },
                 )
@@ -585,10 +794,10 @@ impl Issued {
                     StatusCode::OK,
                     &V1 {
                         token_type: "Bearer",
-                        expires_in: self.lifetime.to_string(),
-                        ext_expires_in: self.lifetime.to_string(),
-                        expires_on: expires_on.to_string(),
-                        not_before: self.now.to_string(),
+                        expires_in: expires_in.to_string(),
+                        ext_expires_in: expires_in.to_string(),
+                        expires_on: self.times.expires_on.to_string(),
+                        not_before: self.times.not_before.to_string(),
                         resource,
                         access_token: &self.access_token,
                     },
@@ -600,27 +809,80 @@ impl Issued {
 
 /// A stable GUID from `parts`: the service principal's object id is the same on every request.
 fn stable_guid(parts: &[&str]) -> String {
-    let digest = Sha256::digest(parts.join("|").as_bytes());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, parts.join("|").as_bytes());
     let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .to_string()
 }
 
+/// The claims of a v1 app-only token, in the order Entra emits them (reference §3).
+#[derive(Debug, Serialize)]
+pub(crate) struct Claims {
+    aud: String,
+    iss: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    aio: String,
+    appid: String,
+    appidacr: &'static str,
+    idp: String,
+    idtyp: &'static str,
+    oid: String,
+    rh: String,
+    sub: String,
+    /// Absent (not empty) when nothing is granted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<String>,
+    tid: String,
+    uti: String,
+    ver: &'static str,
+}
+
+/// `n` random bytes.
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    bytes
+}
+
+/// Entra's `rh`: opaque to clients; here "0." and the base64url of the tenant's and the resource's
+/// GUID bytes, then ".", the shape Entra's has.
+fn refresh_hint(tid: &str, resource: &str) -> String {
+    let guid_bytes = |s: &str| {
+        uuid::Uuid::parse_str(s)
+            .map(|u| u.to_bytes_le().to_vec())
+            .unwrap_or_default()
+    };
+    let resource_id = catalog::resolve_resource(resource).map_or("", |(api, _)| api.app_id);
+    let mut bytes = guid_bytes(tid);
+    bytes.extend(guid_bytes(resource_id));
+    bytes.extend([0, 0]);
+    format!("0.{}.", URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// The claims of a v1 app-only token for `tenant` × `resource`, lying where the scenario says so,
-/// and the issue time.
-fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json::Value, i64) {
+/// and the times the response reports.
+fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (Claims, Times) {
     let app = &state.scenario.app;
-    let lifetime = state.scenario.token_lifetime;
     let now = Utc::now().timestamp();
+    let expires_in = state
+        .scenario
+        .token_lifetime
+        .unwrap_or_else(|| rand::Rng::gen_range(&mut rand::thread_rng(), LIFETIME_SECONDS));
     let mut tid = tenant.id.to_ascii_lowercase();
-    let mut aud = match (tenant.aud, catalog::by_resource(resource)) {
-        (AudForm::AppId, Some(api)) => api.app_id.to_owned(),
+    let mut aud = match (tenant.aud, catalog::resolve_resource(resource)) {
+        (AudForm::AppId, Some((api, _))) => api.app_id.to_owned(),
         _ => resource.to_owned(),
     };
     let mut appid = app.client_id.to_ascii_lowercase();
-    let (mut iat, mut exp) = (now, now.saturating_add_unsigned(lifetime));
+    let mut times = Times {
+        now,
+        not_before: now - BACKDATE_SECONDS,
+        expires_on: now.saturating_add_unsigned(expires_in),
+    };
     match tenant.lie {
         // Lies are stable (derived, not random) so a rehearsal's report is the same run to run.
         Some(Lie::OtherTid) => tid = stable_guid(&["other-tid", &tid]),
@@ -633,44 +895,40 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json
         }
         Some(Lie::OtherAppid) => appid = stable_guid(&["other-appid", &appid]),
         Some(Lie::Expired) => {
-            exp = now - 300;
-            iat = exp.saturating_sub_unsigned(lifetime);
+            times.expires_on = now - 300;
+            times.not_before = times
+                .expires_on
+                .saturating_sub_unsigned(expires_in)
+                .saturating_sub(BACKDATE_SECONDS);
         }
         None => {}
     }
     let issuer = format!("https://sts.windows.net/{tid}/");
     let oid = stable_guid(&[&tenant.id, &app.client_id]);
-    let mut claims = json!({
-        "aud": aud,
-        "iss": issuer,
-        "iat": iat,
-        "nbf": iat,
-        "exp": exp,
-        "appid": appid,
-        "appidacr": "1",
-        "idp": issuer,
-        "idtyp": "app",
-        "oid": oid,
-        "sub": oid,
-        "tid": tid,
-        "uti": uuid::Uuid::new_v4().simple().to_string(),
-        "ver": "1.0",
-    });
-    let mut roles: Vec<&str> = tenant
-        .granted(resource)
-        .unwrap_or_default()
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let mut roles: Vec<String> = tenant.granted(resource).unwrap_or_default().to_vec();
     roles.sort_unstable();
     roles.dedup();
-    // An app-only token for an app granted nothing carries no `roles` claim at all (reference §3).
-    if !roles.is_empty()
-        && let Some(map) = claims.as_object_mut()
-    {
-        map.insert("roles".to_owned(), json!(roles));
-    }
-    (claims, now)
+    let claims = Claims {
+        aud,
+        iss: issuer.clone(),
+        iat: times.not_before,
+        nbf: times.not_before,
+        exp: times.expires_on,
+        aio: STANDARD.encode(random_bytes(40)),
+        rh: refresh_hint(&tid, resource),
+        appid,
+        appidacr: "1",
+        idp: issuer,
+        idtyp: "app",
+        sub: oid.clone(),
+        oid,
+        // An app-only token for an app granted nothing carries no `roles` claim at all (reference §3).
+        roles,
+        tid,
+        uti: URL_SAFE_NO_PAD.encode(random_bytes(16)),
+        ver: "1.0",
+    };
+    (claims, times)
 }
 
 /// Discovery endpoints answer for the multi-tenant aliases and for known tenants only.
@@ -684,15 +942,33 @@ fn discovery_tenant(state: &State, tenant: &str) -> Result<Option<String>, AadEr
     resolve_tenant(state, tenant).map(|t| Some(t.id.to_ascii_lowercase()))
 }
 
-async fn jwks(
+/// The v1 keys document: every key Entra signs v1 tokens with.
+async fn jwks_v1(
     AxumState(state): AxumState<Shared>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(e) = discovery_tenant(&state, &tenant) {
-        return Ids::new(&headers).error(&e);
+        return Ids::new(&state, &headers).error(&e);
     }
-    json_response(StatusCode::OK, &json!({ "keys": [state.key.jwk()] }))
+    json_response(StatusCode::OK, &json!({ "keys": [state.key.jwk(None)] }))
+}
+
+/// The v2 keys document: the same keys, each naming the issuer it signs for.
+async fn jwks_v2(
+    AxumState(state): AxumState<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let tid = match discovery_tenant(&state, &tenant) {
+        Ok(tid) => tid.unwrap_or_else(|| "{tenantid}".to_owned()),
+        Err(e) => return Ids::new(&state, &headers).error(&e),
+    };
+    let issuer = format!("https://login.microsoftonline.com/{tid}/v2.0");
+    json_response(
+        StatusCode::OK,
+        &json!({ "keys": [state.key.jwk(Some(issuer))] }),
+    )
 }
 
 async fn openid_v1(
@@ -702,9 +978,9 @@ async fn openid_v1(
 ) -> Response {
     let tid = match discovery_tenant(&state, &tenant) {
         Ok(tid) => tid.unwrap_or_else(|| "{tenantid}".to_owned()),
-        Err(e) => return Ids::new(&headers).error(&e),
+        Err(e) => return Ids::new(&state, &headers).error(&e),
     };
-    let base = &state.base_url;
+    let base = state.base(&headers);
     json_response(
         StatusCode::OK,
         &json!({
@@ -729,9 +1005,9 @@ async fn openid_v2(
 ) -> Response {
     let tid = match discovery_tenant(&state, &tenant) {
         Ok(tid) => tid.unwrap_or_else(|| "{tenantid}".to_owned()),
-        Err(e) => return Ids::new(&headers).error(&e),
+        Err(e) => return Ids::new(&state, &headers).error(&e),
     };
-    let base = &state.base_url;
+    let base = state.base(&headers);
     json_response(
         StatusCode::OK,
         &json!({
@@ -745,6 +1021,54 @@ async fn openid_v2(
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "tenant_region_scope": "NA",
+        }),
+    )
+}
+
+/// The query of an instance discovery request.
+#[derive(Debug, Deserialize)]
+struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// The tenant segment of an `authorization_endpoint` URL (`…/{tenant}/oauth2/v2.0/authorize`),
+/// `common` when there is none.
+fn authorize_tenant(endpoint: Option<&str>) -> String {
+    endpoint
+        .and_then(|e| url::Url::parse(e).ok())
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        })
+        .filter(|t| {
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
+        })
+        .unwrap_or_else(|| "common".to_owned())
+}
+
+/// MSAL's instance discovery, in Entra's shape (api-version 1.1); the sandbox's only alias is the
+/// host it was reached by.
+async fn instance_discovery(
+    AxumState(state): AxumState<Shared>,
+    Query(query): Query<InstanceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let base = state.base(&headers);
+    let host = base.split_once("://").map_or(base.as_str(), |(_, h)| h);
+    let tenant = authorize_tenant(query.authorization_endpoint.as_deref());
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+            "api-version": "1.1",
+            "metadata": [{
+                "preferred_network": host,
+                "preferred_cache": host,
+                "aliases": [host],
+            }],
         }),
     )
 }
@@ -810,6 +1134,67 @@ mod tests {
                 .code,
             900144
         );
+    }
+
+    #[test]
+    fn basic_credentials_are_url_decoded_and_win_over_the_form() {
+        let mut headers = HeaderMap::new();
+        // id "app id", secret "s:e%c+r t" url-encoded, then base64 (RFC 6749 §2.3.1).
+        let encoded = STANDARD.encode("app%20id:s%3Ae%25c%2Br+t");
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("basic {encoded}")).unwrap(),
+        );
+        let client = presented_client(&headers, &form(&[])).unwrap();
+        assert_eq!(client.id, "app id");
+        assert!(matches!(&client.credential, Credential::Secret(s) if s == "s:e%c+r t"));
+        let other = form(&[("client_id", "someone-else")]);
+        assert_eq!(
+            presented_client(&headers, &other).err().unwrap().code,
+            700016
+        );
+        // Without the header: the form's, and an assertion is recognised as one.
+        let posted = form(&[("client_id", "c"), ("client_assertion", "eyJ")]);
+        let client = presented_client(&HeaderMap::new(), &posted).unwrap();
+        assert!(matches!(client.credential, Credential::Assertion));
+        let none = form(&[("client_id", "c")]);
+        let client = presented_client(&HeaderMap::new(), &none).unwrap();
+        assert!(matches!(client.credential, Credential::Missing));
+        assert_eq!(
+            presented_client(&HeaderMap::new(), &form(&[]))
+                .err()
+                .unwrap()
+                .code,
+            900144
+        );
+    }
+
+    #[test]
+    fn logged_headers_are_bounded_and_redacted() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-long", HeaderValue::from_str(&"é".repeat(600)).unwrap());
+        headers.insert("proxy-authorization", HeaderValue::from_static("Basic abc"));
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        headers.append("accept", HeaderValue::from_static("a"));
+        headers.append("accept", HeaderValue::from_static("b"));
+        let logged = logged_headers(&headers);
+        assert!(logged["x-long"].len() <= LOGGED_HEADER_MAX);
+        assert_eq!(logged["proxy-authorization"], "[REDACTED]");
+        assert_eq!(logged["x-api-key"], "[REDACTED]");
+        assert_eq!(logged["accept"], "a, b");
+    }
+
+    #[test]
+    fn instance_discovery_reads_the_tenant_of_the_authorize_url() {
+        assert_eq!(
+            authorize_tenant(Some(
+                "https://127.0.0.1/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+            )),
+            "contoso.onmicrosoft.com"
+        );
+        assert_eq!(authorize_tenant(None), "common");
+        assert_eq!(authorize_tenant(Some("not a url")), "common");
+        assert_eq!(authorize_tenant(Some("https://h/%22%3E/oauth2")), "common");
     }
 
     #[test]
