@@ -2,10 +2,14 @@
 //! §2–§4) that verify's tests, `consentry demo` and users' CI rehearsals talk to.
 //!
 //! A [`Scenario`] says which tenants exist, what each granted and how each fails; [`Sandbox::start`]
-//! serves it on 127.0.0.1 with a fresh RSA key until [`Sandbox::shutdown`].
+//! serves it on 127.0.0.1 with a fresh RSA key until [`Sandbox::shutdown`]. Client assertions
+//! (certificates, federated tokens) are checked in `assertion`; `oidc` plays GitHub Actions' token
+//! issuer so workload identity federation can be rehearsed end to end.
 
 mod aadsts;
+mod assertion;
 mod keys;
+mod oidc;
 mod scenario;
 mod server;
 
@@ -22,8 +26,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use scenario::{
-    AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Signature, Throttle,
-    ThrottleBody, Transient,
+    AudForm, Failure, FederatedCredential, GithubActions, Lie, RegisteredCertificate,
+    SANDBOX_ISSUER, Scenario, ScenarioApp, ScenarioTenant, Signature, TOKEN_EXCHANGE_AUDIENCE,
+    Throttle, ThrottleBody, Transient,
 };
 
 /// How long [`Sandbox::shutdown`] lets in-flight requests finish before dropping them.
@@ -69,6 +74,14 @@ pub enum SandboxError {
         /// Why.
         source: std::io::Error,
     },
+    /// An environment variable the scenario names is unset or empty.
+    #[error("the sandbox scenario names {name} for {what}, but it is unset or empty")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What it was to hold.
+        what: &'static str,
+    },
     /// Key generation or signing failed.
     #[error("sandbox signing key: {0}")]
     Key(String),
@@ -96,6 +109,33 @@ pub struct RequestsReport {
     pub requests_per_tenant: BTreeMap<String, usize>,
     /// Every request, oldest first.
     pub log: Vec<LoggedRequest>,
+}
+
+/// The stand-ins for a GitHub Actions job's `ACTIONS_ID_TOKEN_REQUEST_URL` and
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+#[derive(Debug, Clone)]
+pub struct GithubActionsEnv {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`: already has a query string; callers append `&audience=…`.
+    pub request_url: String,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: the bearer the endpoint accepts.
+    pub request_token: SecretString,
+}
+
+/// The bearer the sandbox's token-request endpoint accepts: from the scenario's variable, or fresh.
+fn github_request_token(settings: &GithubActions) -> Result<SecretString, SandboxError> {
+    match &settings.request_token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+            _ => Err(SandboxError::Env {
+                name: name.clone(),
+                what: "the GitHub token-request bearer",
+            }),
+        },
+        None => Ok(SecretString::from(format!(
+            "sandbox-{}",
+            uuid::Uuid::new_v4().simple()
+        ))),
+    }
 }
 
 /// A running sandbox.
@@ -128,15 +168,31 @@ impl Sandbox {
             addr: listen,
             source,
         })?;
+        scenario.check()?;
         let key = tokio::task::spawn_blocking(keys::SigningKey::generate)
             .await
             .map_err(|e| SandboxError::Key(e.to_string()))??;
-        let (stop, stopped) = watch::channel(false);
         let base_url = format!("http://{addr}");
+        let github = match scenario.github_actions.clone() {
+            None => None,
+            Some(settings) => {
+                let request_token = github_request_token(&settings)?;
+                let base = base_url.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || {
+                        oidc::GithubIssuer::generate(settings, &base, request_token)
+                    })
+                    .await
+                    .map_err(|e| SandboxError::Key(e.to_string()))??,
+                )
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
         let state = Arc::new(server::State::new(
             scenario,
             secret,
             key,
+            github,
             base_url,
             stopped.clone(),
         ));
@@ -173,6 +229,18 @@ impl Sandbox {
     /// Every request answered so far, oldest first.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.state.request_log()
+    }
+
+    /// What a GitHub Actions job with `permissions: id-token: write` finds in its environment,
+    /// pointing at this sandbox's issuer: set these on the process under test. `None` when the
+    /// scenario has no `github_actions` section.
+    pub fn github_actions_env(&self) -> Option<GithubActionsEnv> {
+        self.state.github_actions_env()
+    }
+
+    /// The sandbox's GitHub-style issuer URL (`{base}/_github`), the `iss` of its tokens.
+    pub fn github_issuer(&self) -> Option<String> {
+        self.state.github_issuer()
     }
 
     /// Latency added to every request on top of each tenant's own (for benchmarks).

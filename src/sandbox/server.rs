@@ -21,7 +21,9 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 
 use super::aadsts::AadError;
+use super::assertion::{self, Verifier};
 use super::keys::SigningKey;
+use super::oidc::{self, GithubIssuer};
 use super::scenario::{
     AudForm, Failure, Lie, Scenario, ScenarioTenant, Signature, ThrottleBody, resource_key,
 };
@@ -42,6 +44,10 @@ pub(crate) struct State {
     /// Lowercased GUID or domain → index in `scenario.tenants`: benchmarks run thousands of tenants.
     tenant_index: HashMap<String, usize>,
     secret: SecretString,
+    /// The app's certificates and federated credentials, and the `jti` replay cache.
+    verifier: Verifier,
+    /// The GitHub-style OIDC issuer, when the scenario has one.
+    github: Option<Arc<GithubIssuer>>,
     key: SigningKey,
     base_url: String,
     latency_micros: AtomicU64,
@@ -77,9 +83,12 @@ impl State {
         scenario: Scenario,
         secret: SecretString,
         key: SigningKey,
+        github: Option<GithubIssuer>,
         base_url: String,
         stopped: watch::Receiver<bool>,
     ) -> State {
+        let github = github.map(Arc::new);
+        let verifier = Verifier::new(&scenario.app, github.clone());
         let mut tenant_index = HashMap::new();
         for (i, tenant) in scenario.tenants.iter().enumerate() {
             for name in std::iter::once(&tenant.id).chain(&tenant.domains) {
@@ -92,6 +101,8 @@ impl State {
             tenant_index,
             scenario,
             secret,
+            verifier,
+            github,
             key,
             base_url,
             latency_micros: AtomicU64::new(0),
@@ -115,6 +126,17 @@ impl State {
         self.latency_micros.store(micros, Ordering::Relaxed);
     }
 
+    pub(crate) fn github_actions_env(&self) -> Option<super::GithubActionsEnv> {
+        self.github.as_ref().map(|g| super::GithubActionsEnv {
+            request_url: g.request_url(),
+            request_token: g.request_token().clone(),
+        })
+    }
+
+    pub(crate) fn github_issuer(&self) -> Option<String> {
+        self.github.as_ref().map(|g| g.url().to_owned())
+    }
+
     fn latency(&self) -> Duration {
         Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
     }
@@ -135,7 +157,11 @@ type Shared = Arc<State>;
 
 /// The sandbox's routes.
 pub(crate) fn router(state: Shared) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if let Some(issuer) = &state.github {
+        router = router.nest(oidc::PREFIX, oidc::router(Arc::clone(issuer)));
+    }
+    router
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(token_v2).fallback(token_wrong_method),
@@ -198,7 +224,8 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     let method = request.method().to_string();
     let mut segments = path.trim_start_matches('/').split('/');
     let tenant = match (segments.next(), segments.next()) {
-        (Some(first), Some(_)) if !first.is_empty() && first != "_sandbox" => {
+        // `/_sandbox/…` and `/_github/…` name no tenant.
+        (Some(first), Some(_)) if !first.is_empty() && !first.starts_with('_') => {
             Some(first.to_ascii_lowercase())
         }
         _ => None,
@@ -337,7 +364,7 @@ fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// Compares without an early exit, so timing says nothing about how much of a guess was right.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -471,16 +498,11 @@ async fn token(
         let name = app.name.as_deref().unwrap_or(&app.client_id);
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
-    let Some(secret) = field(&form, "client_secret") else {
-        // The sandbox knows no certificate or federated credential, so no assertion can match.
-        if field(&form, "client_assertion").is_some() {
-            return ids.error(&AadError::assertion_key_not_found());
-        }
-        return ids.error(&AadError::credential_missing());
+    let token_url = called_url(state, headers, tenant_segment, version);
+    let credential = match authenticate(state, &form, &token_url) {
+        Ok(kind) => kind,
+        Err(e) => return ids.error(&e),
     };
-    if !same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
-        return ids.error(&AadError::wrong_secret(&app.client_id));
-    }
     match &tenant.failure {
         Some(Failure::Aadsts {
             code,
@@ -509,7 +531,7 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    let (claims, now) = claims(state, tenant, &resource);
+    let (claims, now) = claims(state, tenant, &resource, credential);
     let signed = match state.scenario.signature {
         // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
         // other connections (the client's too, when it shares the runtime) stay responsive.
@@ -535,6 +557,71 @@ async fn token(
         Err(error) => {
             tracing::error!(%error, "sandbox signing task failed");
             ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+    }
+}
+
+/// How the client authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Secret,
+    Assertion(assertion::Kind),
+}
+
+/// The token URL as the client called it: scheme of the sandbox, the `Host` the client sent,
+/// the tenant segment as sent. A certificate assertion's `aud` must be exactly this.
+fn called_url(state: &State, headers: &HeaderMap, tenant: &str, version: Version) -> String {
+    let (scheme, own_host) = state
+        .base_url
+        .split_once("://")
+        .unwrap_or(("http", state.base_url.as_str()));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(own_host);
+    let path = match version {
+        Version::V1 => "oauth2/token",
+        Version::V2 => "oauth2/v2.0/token",
+    };
+    format!("{scheme}://{host}/{tenant}/{path}")
+}
+
+/// Client authentication: exactly one of a secret or a client assertion (reference §6).
+fn authenticate(
+    state: &State,
+    form: &HashMap<String, String>,
+    token_url: &str,
+) -> Result<Credential, AadError> {
+    let secret = field(form, "client_secret");
+    let assertion = field(form, "client_assertion");
+    match (secret, assertion) {
+        (None, None) => Err(AadError::credential_missing()),
+        (Some(_), Some(_)) => Err(AadError::new(
+            "invalid_client",
+            7000216,
+            "Only one of 'client_assertion' or 'client_secret' may be presented for the 'client_credentials' grant type.".to_owned(),
+        )),
+        (Some(secret), None) => {
+            if same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
+                Ok(Credential::Secret)
+            } else {
+                Err(AadError::wrong_secret(&state.scenario.app.client_id))
+            }
+        }
+        (None, Some(jwt)) => {
+            match field(form, "client_assertion_type") {
+                Some(assertion::JWT_BEARER) => {}
+                Some(_) => return Err(AadError::new(
+                    "invalid_request",
+                    900144,
+                    format!("The request body must contain the following parameter: 'client_assertion_type' with the value '{}'.", assertion::JWT_BEARER),
+                )),
+                None => return Err(AadError::missing_parameter("client_assertion_type")),
+            }
+            state
+                .verifier
+                .check(jwt, token_url, Utc::now().timestamp())
+                .map(Credential::Assertion)
         }
     }
 }
@@ -610,7 +697,12 @@ fn stable_guid(parts: &[&str]) -> String {
 
 /// The claims of a v1 app-only token for `tenant` × `resource`, lying where the scenario says so,
 /// and the issue time.
-fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json::Value, i64) {
+fn claims(
+    state: &State,
+    tenant: &ScenarioTenant,
+    resource: &str,
+    credential: Credential,
+) -> (serde_json::Value, i64) {
     let app = &state.scenario.app;
     let lifetime = state.scenario.token_lifetime;
     let now = Utc::now().timestamp();
@@ -647,7 +739,8 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json
         "nbf": iat,
         "exp": exp,
         "appid": appid,
-        "appidacr": "1",
+        // Reference §3: 1 = secret, 2 = certificate or assertion.
+        "appidacr": if credential == Credential::Secret { "1" } else { "2" },
         "idp": issuer,
         "idtyp": "app",
         "oid": oid,
