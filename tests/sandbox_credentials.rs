@@ -361,6 +361,10 @@ async fn iss_and_sub_must_be_the_client_id() {
     claims["sub"] = json!("00000000-0000-4000-8000-000000000000");
     let jwt = sign(&REGISTERED.key, &ps256_header(&REGISTERED), &claims);
     refused(present(&url, &jwt).await, 401, "invalid_client", 700021).await;
+    let mut claims = assertion_claims(&url);
+    claims.as_object_mut().unwrap().remove("iss");
+    let jwt = sign(&REGISTERED.key, &ps256_header(&REGISTERED), &claims);
+    refused(present(&url, &jwt).await, 401, "invalid_client", 700021).await;
     sandbox.shutdown().await;
 }
 

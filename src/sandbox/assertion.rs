@@ -302,18 +302,17 @@ impl Verifier {
     ) -> Result<Kind, AadError> {
         let jwt = decode(assertion)
             .ok_or_else(|| malformed("not a compact JWS with JSON header and claims"))?;
-        let iss = jwt
-            .claims
-            .iss
-            .as_deref()
-            .ok_or_else(|| malformed("no iss claim"))?;
-        // A certificate assertion is issued by the app itself; anything else is an external token.
-        if iss.eq_ignore_ascii_case(&self.client_id) {
-            self.check_certificate(&jwt, token_url, now)?;
-            Ok(Kind::Certificate)
-        } else {
-            self.check_federated(&jwt, iss, now)?;
-            Ok(Kind::Federated)
+        // A certificate assertion is issued by the app itself (one without `iss` is taken for a
+        // broken one); anything else is an external token.
+        match jwt.claims.iss.as_deref() {
+            Some(iss) if !iss.eq_ignore_ascii_case(&self.client_id) => {
+                self.check_federated(&jwt, iss, now)?;
+                Ok(Kind::Federated)
+            }
+            _ => {
+                self.check_certificate(&jwt, token_url, now)?;
+                Ok(Kind::Certificate)
+            }
         }
     }
 
@@ -338,7 +337,7 @@ impl Verifier {
             }
             (Some("PS256" | "RS256"), None, None) => {
                 return Err(bad_signature(
-                    "no x5t#S256 or x5t header: the key cannot be found",
+                    "The key was not found: the header names no x5t#S256 or x5t thumbprint.",
                 ));
             }
             (alg, _, _) => {
@@ -368,11 +367,11 @@ impl Verifier {
             .map_err(|_| bad_signature("The signature does not verify with the registered key."))?;
 
         let c = &jwt.claims;
-        if !c
-            .sub
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(&self.client_id))
-        {
+        let is_client = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case(&self.client_id))
+        };
+        if !is_client(&c.iss) || !is_client(&c.sub) {
             return Err(invalid_client(
                 700021,
                 "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials.".to_owned(),
