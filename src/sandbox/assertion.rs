@@ -34,20 +34,23 @@
 //! federated tokens of its own issuer only (`{base}/_github`), since it fetches nothing from the
 //! network.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, SHA256, digest};
 use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
 };
+use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use super::aadsts::AadError;
 use super::oidc::GithubIssuer;
 use super::scenario::{FederatedCredential, SANDBOX_ISSUER, ScenarioApp};
+use super::server::same_secret;
 
 /// `client_assertion_type` for a JWT assertion (RFC 7523).
 pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -110,11 +113,39 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// How the client authenticated, for the token's `appidacr` (reference §3: 1 secret, 2 assertion).
+/// Which kind of assertion authenticated the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Certificate,
     Federated,
+}
+
+/// How the client authenticated, for the token's `appidacr` (reference §3: 1 secret, 2 assertion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credential {
+    Secret,
+    Assertion(Kind),
+}
+
+/// The token URL as the client called it: the sandbox's scheme, the `Host` the client sent, the
+/// tenant segment as sent. A certificate assertion's `aud` must be exactly this.
+pub(crate) fn called_url(base_url: &str, headers: &HeaderMap, tenant: &str, v2: bool) -> String {
+    let (scheme, own_host) = base_url.split_once("://").unwrap_or(("http", base_url));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(own_host);
+    let path = if v2 {
+        "oauth2/v2.0/token"
+    } else {
+        "oauth2/token"
+    };
+    format!("{scheme}://{host}/{tenant}/{path}")
+}
+
+/// A form value, empty counting as absent (as Entra does).
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    form.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 /// `jti`s seen, oldest first, each forgotten once its assertion expired (+ skew) or when
@@ -289,6 +320,40 @@ impl Verifier {
             fics,
             issuer,
             replay: Mutex::new(ReplayCache::default()),
+        }
+    }
+
+    /// Client authentication: exactly one of `client_secret` (compared with `secret`) or a client
+    /// assertion of type [`JWT_BEARER`] (reference §6).
+    pub(crate) fn authenticate(
+        &self,
+        form: &HashMap<String, String>,
+        secret: &SecretString,
+        token_url: &str,
+        now: i64,
+    ) -> Result<Credential, AadError> {
+        match (field(form, "client_secret"), field(form, "client_assertion")) {
+            (None, None) => Err(AadError::credential_missing()),
+            (Some(_), Some(_)) => Err(invalid_client(
+                7000216,
+                "Only one of 'client_assertion' or 'client_secret' may be presented for the 'client_credentials' grant type.".to_owned(),
+            )),
+            (Some(sent), None) => {
+                if same_secret(sent.as_bytes(), secret.expose_secret().as_bytes()) {
+                    Ok(Credential::Secret)
+                } else {
+                    Err(AadError::wrong_secret(&self.client_id))
+                }
+            }
+            (None, Some(jwt)) => match field(form, "client_assertion_type") {
+                Some(JWT_BEARER) => self.check(jwt, token_url, now).map(Credential::Assertion),
+                Some(_) => Err(AadError::new(
+                    "invalid_request",
+                    900144,
+                    format!("The request body must contain the following parameter: 'client_assertion_type' with the value '{JWT_BEARER}'."),
+                )),
+                None => Err(AadError::missing_parameter("client_assertion_type")),
+            },
         }
     }
 

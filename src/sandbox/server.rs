@@ -14,14 +14,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 
 use super::aadsts::AadError;
-use super::assertion::{self, Verifier};
+use super::assertion::{self, Credential, Verifier};
 use super::keys::SigningKey;
 use super::oidc::{self, GithubIssuer};
 use super::scenario::{
@@ -498,8 +498,17 @@ async fn token(
         let name = app.name.as_deref().unwrap_or(&app.client_id);
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
-    let token_url = called_url(state, headers, tenant_segment, version);
-    let credential = match authenticate(state, &form, &token_url) {
+    let token_url = assertion::called_url(
+        &state.base_url,
+        headers,
+        tenant_segment,
+        version == Version::V2,
+    );
+    let now = Utc::now().timestamp();
+    let credential = match state
+        .verifier
+        .authenticate(&form, &state.secret, &token_url, now)
+    {
         Ok(kind) => kind,
         Err(e) => return ids.error(&e),
     };
@@ -557,71 +566,6 @@ async fn token(
         Err(error) => {
             tracing::error!(%error, "sandbox signing task failed");
             ids.error(&AadError::transient(StatusCode::INTERNAL_SERVER_ERROR))
-        }
-    }
-}
-
-/// How the client authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credential {
-    Secret,
-    Assertion(assertion::Kind),
-}
-
-/// The token URL as the client called it: scheme of the sandbox, the `Host` the client sent,
-/// the tenant segment as sent. A certificate assertion's `aud` must be exactly this.
-fn called_url(state: &State, headers: &HeaderMap, tenant: &str, version: Version) -> String {
-    let (scheme, own_host) = state
-        .base_url
-        .split_once("://")
-        .unwrap_or(("http", state.base_url.as_str()));
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or(own_host);
-    let path = match version {
-        Version::V1 => "oauth2/token",
-        Version::V2 => "oauth2/v2.0/token",
-    };
-    format!("{scheme}://{host}/{tenant}/{path}")
-}
-
-/// Client authentication: exactly one of a secret or a client assertion (reference §6).
-fn authenticate(
-    state: &State,
-    form: &HashMap<String, String>,
-    token_url: &str,
-) -> Result<Credential, AadError> {
-    let secret = field(form, "client_secret");
-    let assertion = field(form, "client_assertion");
-    match (secret, assertion) {
-        (None, None) => Err(AadError::credential_missing()),
-        (Some(_), Some(_)) => Err(AadError::new(
-            "invalid_client",
-            7000216,
-            "Only one of 'client_assertion' or 'client_secret' may be presented for the 'client_credentials' grant type.".to_owned(),
-        )),
-        (Some(secret), None) => {
-            if same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
-                Ok(Credential::Secret)
-            } else {
-                Err(AadError::wrong_secret(&state.scenario.app.client_id))
-            }
-        }
-        (None, Some(jwt)) => {
-            match field(form, "client_assertion_type") {
-                Some(assertion::JWT_BEARER) => {}
-                Some(_) => return Err(AadError::new(
-                    "invalid_request",
-                    900144,
-                    format!("The request body must contain the following parameter: 'client_assertion_type' with the value '{}'.", assertion::JWT_BEARER),
-                )),
-                None => return Err(AadError::missing_parameter("client_assertion_type")),
-            }
-            state
-                .verifier
-                .check(jwt, token_url, Utc::now().timestamp())
-                .map(Credential::Assertion)
         }
     }
 }
