@@ -34,7 +34,8 @@ pub(crate) struct ErrorBody {
 }
 
 impl AadError {
-    fn new(error: &str, code: u32, message: String) -> AadError {
+    /// An error with Entra's status for `error` (401 for `invalid_client`, else 400).
+    pub(crate) fn new(error: &str, code: u32, message: String) -> AadError {
         let status = if error == "invalid_client" {
             StatusCode::UNAUTHORIZED
         } else {
@@ -190,16 +191,6 @@ impl AadError {
             "invalid_client",
             7000216,
             "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.".to_owned(),
-        )
-    }
-
-    /// AADSTS700027: a client assertion signed by a key the app does not have.
-    pub(crate) fn assertion_key_not_found() -> AadError {
-        AadError::new(
-            "invalid_client",
-            700027,
-            "Client assertion contains an invalid signature. [Reason - The key was not found.]"
-                .to_owned(),
         )
     }
 

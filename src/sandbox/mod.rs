@@ -3,10 +3,14 @@
 //!
 //! A [`Scenario`] says which tenants exist, what each granted and how each fails; [`Sandbox::start`]
 //! serves it on 127.0.0.1 with a fresh RSA key and signing certificate until [`Sandbox::shutdown`];
-//! [`Sandbox::start_with`] adds HTTPS ([`Tls`]) for clients such as MSAL that insist on it.
+//! [`Sandbox::start_with`] adds HTTPS ([`Tls`]) for clients such as MSAL that insist on it. Client
+//! assertions (certificates, federated tokens) are checked in `assertion`; `oidc` plays GitHub
+//! Actions' token issuer so workload identity federation can be rehearsed end to end.
 
 mod aadsts;
+mod assertion;
 mod keys;
+mod oidc;
 mod scenario;
 mod server;
 mod tls;
@@ -24,8 +28,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use scenario::{
-    AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Signature, Throttle,
-    ThrottleBody, Transient,
+    AudForm, Failure, FederatedCredential, GithubActions, Lie, RegisteredCertificate,
+    SANDBOX_ISSUER, Scenario, ScenarioApp, ScenarioTenant, Signature, TOKEN_EXCHANGE_AUDIENCE,
+    Throttle, ThrottleBody, Transient,
 };
 pub use tls::Tls;
 
@@ -72,6 +77,14 @@ pub enum SandboxError {
         /// Why.
         source: std::io::Error,
     },
+    /// An environment variable the scenario names is unset or empty.
+    #[error("the sandbox scenario names {name} for {what}, but it is unset or empty")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What it was to hold.
+        what: &'static str,
+    },
     /// Key generation or signing failed.
     #[error("sandbox signing key: {0}")]
     Key(String),
@@ -116,6 +129,33 @@ pub struct RequestsReport {
     pub requests_per_tenant: BTreeMap<String, usize>,
     /// Every request, oldest first.
     pub log: Vec<LoggedRequest>,
+}
+
+/// The stand-ins for a GitHub Actions job's `ACTIONS_ID_TOKEN_REQUEST_URL` and
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+#[derive(Debug, Clone)]
+pub struct GithubActionsEnv {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`: already has a query string; callers append `&audience=…`.
+    pub request_url: String,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: the bearer the endpoint accepts.
+    pub request_token: SecretString,
+}
+
+/// The bearer the sandbox's token-request endpoint accepts: from the scenario's variable, or fresh.
+fn github_request_token(settings: &GithubActions) -> Result<SecretString, SandboxError> {
+    match &settings.request_token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+            _ => Err(SandboxError::Env {
+                name: name.clone(),
+                what: "the GitHub token-request bearer",
+            }),
+        },
+        None => Ok(SecretString::from(format!(
+            "sandbox-{}",
+            uuid::Uuid::new_v4().simple()
+        ))),
+    }
 }
 
 /// A running sandbox.
@@ -170,6 +210,7 @@ impl Sandbox {
             addr: listen,
             source,
         })?;
+        scenario.check()?;
         // Key and certificate generation are CPU-bound: keep them off the async workers.
         let tls = options.tls;
         let (key, prepared) = tokio::task::spawn_blocking(move || {
@@ -178,6 +219,21 @@ impl Sandbox {
         .await
         .map_err(|e| SandboxError::Key(e.to_string()))??;
         let scheme = if prepared.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
+        let github = match scenario.github_actions.clone() {
+            None => None,
+            Some(settings) => {
+                let request_token = github_request_token(&settings)?;
+                let base = base_url.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || {
+                        oidc::GithubIssuer::generate(settings, &base, request_token)
+                    })
+                    .await
+                    .map_err(|e| SandboxError::Key(e.to_string()))??,
+                )
+            }
+        };
         let (stop, stopped) = watch::channel(false);
         let state = Arc::new(server::State::new(
             scenario,
@@ -187,6 +243,7 @@ impl Sandbox {
                 scheme,
                 listen: addr,
             },
+            github,
             stopped.clone(),
         ));
         let app = server::router(Arc::clone(&state));
@@ -245,6 +302,18 @@ impl Sandbox {
     /// Every request answered so far, oldest first.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.state.request_log()
+    }
+
+    /// What a GitHub Actions job with `permissions: id-token: write` finds in its environment,
+    /// pointing at this sandbox's issuer: set these on the process under test. `None` when the
+    /// scenario has no `github_actions` section.
+    pub fn github_actions_env(&self) -> Option<GithubActionsEnv> {
+        self.state.github_actions_env()
+    }
+
+    /// The sandbox's GitHub-style issuer URL (`{base}/_github`), the `iss` of its tokens.
+    pub fn github_issuer(&self) -> Option<String> {
+        self.state.github_issuer()
     }
 
     /// Latency added to every request on top of each tenant's own (for benchmarks).

@@ -8,6 +8,18 @@
 //!   client_id: 5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890   # any other client_id: AADSTS700016
 //!   name: Bluefin MDR Connector                       # quoted by AADSTS7000112
 //!   secret_env: CONSENTRY_CLIENT_SECRET               # the secret the sandbox accepts
+//!   certificates: []                                  # keyCredentials: public certificates, PEM:
+//!                                                     # - file: app.pem (relative to the scenario)
+//!                                                     # - pem: "-----BEGIN CERTIFICATE-----…"
+//!   federated_credentials:                            # at most 20; matched exactly, case-sensitive
+//!     - name: github-main
+//!       issuer: sandbox                               # the sandbox's own issuer ({base}/_github)
+//!       subject: repo:contoso/soc-connector:ref:refs/heads/main
+//!       audiences: [api://AzureADTokenExchange]        # the default
+//! github_actions:                                     # the sandbox plays GitHub's OIDC issuer
+//!   repository: contoso/soc-connector                 # sub = repo:{repository}:ref:{ref}
+//!   ref: refs/heads/main                              # (or set subject: to any string)
+//!   request_token_env: ACTIONS_ID_TOKEN_REQUEST_TOKEN # bearer it accepts (default: a fresh one)
 //! token_lifetime: 3599                   # a fixed expires_in; default: random 3599–5399, as Entra
 //! signature: rs256                                    # or placeholder (benchmarks)
 //! tenants:
@@ -26,7 +38,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +65,9 @@ pub struct Scenario {
     /// The customer tenants. A tenant not listed here does not exist (AADSTS90002).
     #[serde(default)]
     pub tenants: Vec<ScenarioTenant>,
+    /// The GitHub Actions OIDC issuer the sandbox plays under `{base}/_github` (absent: not served).
+    #[serde(default)]
+    pub github_actions: Option<GithubActions>,
 }
 
 /// The app registration, as the sandbox knows it.
@@ -68,6 +83,113 @@ pub struct ScenarioApp {
     /// (default `CONSENTRY_CLIENT_SECRET`, the manifest's default too).
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Certificates registered on the app (its `keyCredentials`): client assertions signed by their
+    /// keys are accepted (reference §6).
+    #[serde(default)]
+    pub certificates: Vec<RegisteredCertificate>,
+    /// Federated identity credentials: external tokens they match are accepted (reference §6).
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// A certificate registered on the app: its public part only, as PEM. A PEM that also holds the
+/// private key is accepted; only the first `CERTIFICATE` block is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredCertificate {
+    /// A PEM file, relative to the scenario file (to the working directory for an in-memory one).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// The PEM text itself.
+    #[serde(default)]
+    pub pem: Option<String>,
+}
+
+impl RegisteredCertificate {
+    /// A certificate given as PEM text.
+    pub fn from_pem(pem: impl Into<String>) -> RegisteredCertificate {
+        RegisteredCertificate {
+            file: None,
+            pem: Some(pem.into()),
+        }
+    }
+}
+
+/// A federated identity credential (FIC) on the app. Every field is compared exactly and
+/// case-sensitively, as Entra does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedCredential {
+    /// The credential's name (unique on the app).
+    pub name: String,
+    /// The issuer URL, or `sandbox` for the sandbox's own GitHub-style issuer (`{base}/_github`,
+    /// whose port is only known once the sandbox listens).
+    pub issuer: String,
+    /// The subject, e.g. `repo:contoso/soc-connector:ref:refs/heads/main`.
+    pub subject: String,
+    /// Accepted audiences (default `[api://AzureADTokenExchange]`).
+    #[serde(default = "default_audiences")]
+    pub audiences: Vec<String>,
+}
+
+impl FederatedCredential {
+    /// A credential trusting the sandbox's own issuer for `subject`, with the default audience.
+    pub fn sandbox_github(
+        name: impl Into<String>,
+        subject: impl Into<String>,
+    ) -> FederatedCredential {
+        FederatedCredential {
+            name: name.into(),
+            issuer: SANDBOX_ISSUER.to_owned(),
+            subject: subject.into(),
+            audiences: default_audiences(),
+        }
+    }
+}
+
+/// The GitHub Actions OIDC issuer the sandbox plays: the endpoint standing in for
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`, discovery and JWKS, all under `{base}/_github`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubActions {
+    /// `ORG/REPO` of the simulated workflow (`repository` claim).
+    pub repository: String,
+    /// The git ref (`ref` claim), default `refs/heads/main`.
+    #[serde(default = "default_ref", rename = "ref")]
+    pub git_ref: String,
+    /// The token's `sub` (default `repo:{repository}:ref:{ref}`); set it to rehearse environment,
+    /// pull-request or immutable (`repo:OWNER@ID/REPO@ID:…`) subjects.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Environment variable holding the bearer token the request endpoint accepts (the stand-in
+    /// for `ACTIONS_ID_TOKEN_REQUEST_TOKEN`). Absent: a fresh random one, given by
+    /// `Sandbox::github_actions_env`.
+    #[serde(default)]
+    pub request_token_env: Option<String>,
+}
+
+impl GithubActions {
+    /// Settings for `repository` on `refs/heads/main`, with a fresh request token.
+    pub fn new(repository: impl Into<String>) -> GithubActions {
+        GithubActions {
+            repository: repository.into(),
+            git_ref: default_ref(),
+            subject: None,
+            request_token_env: None,
+        }
+    }
+
+    /// The `sub` claim of issued tokens.
+    pub fn subject(&self) -> String {
+        self.subject
+            .clone()
+            .unwrap_or_else(|| format!("repo:{}:{}", self.repository, self.subject_ref()))
+    }
+
+    /// `ref:refs/heads/main` (GitHub's form for branches and tags alike).
+    fn subject_ref(&self) -> String {
+        format!("ref:{}", self.git_ref)
+    }
 }
 
 /// One simulated customer tenant.
@@ -211,6 +333,22 @@ pub enum Lie {
     Expired,
 }
 
+/// The `issuer` of a federated credential that means the sandbox's own GitHub-style issuer.
+pub const SANDBOX_ISSUER: &str = "sandbox";
+/// Entra's limit of federated identity credentials per app (reference §6).
+const MAX_FEDERATED_CREDENTIALS: usize = 20;
+/// The audience Entra recommends for federated credentials (reference §6).
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// A registered certificate file is a few KiB; anything larger is a mistake, not a certificate.
+const MAX_CERTIFICATE_FILE: u64 = 256 * 1024;
+
+fn default_audiences() -> Vec<String> {
+    vec![TOKEN_EXCHANGE_AUDIENCE.to_owned()]
+}
+fn default_ref() -> String {
+    "refs/heads/main".to_owned()
+}
+
 fn default_retry_after() -> u64 {
     DEFAULT_RETRY_AFTER
 }
@@ -225,16 +363,27 @@ impl Scenario {
             path: path.to_owned(),
             source,
         })?;
-        Scenario::from_yaml(&path.display().to_string(), &text)
+        Scenario::parse(
+            &path.display().to_string(),
+            &text,
+            path.parent().unwrap_or(Path::new("")),
+        )
     }
 
     /// Parses and checks a scenario; `name` (a file name) labels error messages.
     pub fn from_yaml(name: &str, text: &str) -> Result<Scenario, SandboxError> {
-        let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| SandboxError::Parse {
-            name: name.to_owned(),
-            message: e.to_string(),
-        })?;
-        let problems = scenario.problems();
+        Scenario::parse(name, text, Path::new(""))
+    }
+
+    /// Parses, reads certificate files relative to `dir`, and checks.
+    fn parse(name: &str, text: &str, dir: &Path) -> Result<Scenario, SandboxError> {
+        let mut scenario: Scenario =
+            serde_saphyr::from_str(text).map_err(|e| SandboxError::Parse {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        let mut problems = scenario.read_certificate_files(dir);
+        problems.extend(scenario.problems());
         if problems.is_empty() {
             Ok(scenario)
         } else {
@@ -243,6 +392,49 @@ impl Scenario {
                 problems,
             })
         }
+    }
+
+    /// Checks a scenario built in code (as [`Scenario::from_yaml`] checks a parsed one): the
+    /// sandbox refuses to start on one that is not valid.
+    pub fn check(&self) -> Result<(), SandboxError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SandboxError::Invalid {
+                name: "scenario".to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// Reads every `certificates[].file` into its `pem` (bounded), so the server never touches
+    /// the file system. Returns one problem per unreadable file.
+    fn read_certificate_files(&mut self, dir: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (i, cert) in self.app.certificates.iter_mut().enumerate() {
+            let Some(file) = &cert.file else { continue };
+            if cert.pem.is_some() {
+                problems.push(format!(
+                    "app.certificates[{i}]: give `file` or `pem`, not both"
+                ));
+                continue;
+            }
+            let path = dir.join(file);
+            let read = crate::input::read(&path, MAX_CERTIFICATE_FILE).map(String::from_utf8);
+            match read {
+                Ok(Ok(text)) => cert.pem = Some(text),
+                Ok(Err(_)) => problems.push(format!(
+                    "app.certificates[{i}]: {} is not a PEM text file",
+                    path.display()
+                )),
+                Err(e) => problems.push(format!(
+                    "app.certificates[{i}]: cannot read {}: {e}",
+                    path.display()
+                )),
+            }
+        }
+        problems
     }
 
     /// The environment variable holding the secret the sandbox accepts.
@@ -278,6 +470,67 @@ impl Scenario {
             problems.push(format!(
                 "app.client_id '{}' is not a GUID",
                 self.app.client_id
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, cert) in self.app.certificates.iter().enumerate() {
+            match (&cert.file, &cert.pem) {
+                (None, None) => {
+                    problems.push(format!("app.certificates[{i}]: give `file` or `pem`"))
+                }
+                (_, Some(pem)) => match super::assertion::RegisteredKey::from_pem(pem) {
+                    Ok(key) => {
+                        if !seen.insert(key.sha1_hex()) {
+                            problems.push(format!(
+                                "app.certificates[{i}]: the same certificate is registered twice"
+                            ));
+                        }
+                    }
+                    Err(e) => problems.push(format!("app.certificates[{i}]: {e}")),
+                },
+                // A file that could not be read was reported when reading it.
+                (Some(_), None) => {}
+            }
+        }
+        let fics = &self.app.federated_credentials;
+        if fics.len() > MAX_FEDERATED_CREDENTIALS {
+            problems.push(format!(
+                "app.federated_credentials: {} given; Entra allows at most {MAX_FEDERATED_CREDENTIALS} per app",
+                fics.len()
+            ));
+        }
+        let mut fic_names = BTreeSet::new();
+        for (i, fic) in fics.iter().enumerate() {
+            let at = format!("app.federated_credentials[{i}] ({})", fic.name);
+            if !fic_names.insert(fic.name.as_str()) {
+                problems.push(format!("{at}: the name is used twice"));
+            }
+            if fic.subject.is_empty() {
+                problems.push(format!("{at}: subject is empty"));
+            }
+            if fic.audiences.is_empty() {
+                problems.push(format!("{at}: audiences is empty"));
+            }
+            if fic.issuer == SANDBOX_ISSUER {
+                if self.github_actions.is_none() {
+                    problems.push(format!(
+                        "{at}: issuer `sandbox` needs a `github_actions:` section (the issuer it names)"
+                    ));
+                }
+            } else if url::Url::parse(&fic.issuer).is_err() {
+                problems.push(format!(
+                    "{at}: issuer '{}' is neither a URL nor `sandbox`",
+                    fic.issuer
+                ));
+            }
+        }
+        if let Some(github) = &self.github_actions
+            && (github.repository.split('/').count() != 2
+                || github.repository.split('/').any(str::is_empty))
+        {
+            problems.push(format!(
+                "github_actions.repository '{}' is not ORG/REPO",
+                github.repository
             ));
         }
         if self.token_lifetime == Some(0) {
@@ -428,6 +681,15 @@ tenants:
         assert_eq!(
             t.throttle.as_ref().map(|t| t.body),
             Some(ThrottleBody::Json)
+        );
+        assert_eq!(s.app.federated_credentials[0].issuer, SANDBOX_ISSUER);
+        assert_eq!(
+            s.app.federated_credentials[0].audiences,
+            [TOKEN_EXCHANGE_AUDIENCE]
+        );
+        assert_eq!(
+            s.github_actions.as_ref().map(GithubActions::subject),
+            Some("repo:contoso/soc-connector:ref:refs/heads/main".to_owned())
         );
     }
 

@@ -43,13 +43,15 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::aadsts::AadError;
+use super::assertion::{self, Credential, Verifier};
 use super::keys::SigningKey;
+use super::oidc::{self, GithubIssuer};
 use super::scenario::{
     AudForm, Failure, Lie, Scenario, ScenarioTenant, Signature, ThrottleBody, resource_key,
 };
@@ -89,12 +91,23 @@ pub(crate) struct Origin {
     pub(crate) listen: SocketAddr,
 }
 
+impl Origin {
+    /// `scheme://listen`: the sandbox's own URL, for what is decided before any request's `Host`.
+    pub(crate) fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.listen)
+    }
+}
+
 /// Everything the handlers share.
 pub(crate) struct State {
     scenario: Scenario,
     /// Lowercased GUID or domain → index in `scenario.tenants`: benchmarks run thousands of tenants.
     tenant_index: HashMap<String, usize>,
     secret: SecretString,
+    /// The app's certificates and federated credentials, and the `jti` replay cache.
+    verifier: Verifier,
+    /// The GitHub-style OIDC issuer, when the scenario has one.
+    github: Option<Arc<GithubIssuer>>,
     key: SigningKey,
     origin: Origin,
     latency_micros: AtomicU64,
@@ -131,8 +144,11 @@ impl State {
         secret: SecretString,
         key: SigningKey,
         origin: Origin,
+        github: Option<GithubIssuer>,
         stopped: watch::Receiver<bool>,
     ) -> State {
+        let github = github.map(Arc::new);
+        let verifier = Verifier::new(&scenario.app, github.clone());
         let mut tenant_index = HashMap::new();
         for (i, tenant) in scenario.tenants.iter().enumerate() {
             for name in std::iter::once(&tenant.id).chain(&tenant.domains) {
@@ -145,6 +161,8 @@ impl State {
             tenant_index,
             scenario,
             secret,
+            verifier,
+            github,
             key,
             origin,
             latency_micros: AtomicU64::new(0),
@@ -166,6 +184,17 @@ impl State {
     pub(crate) fn set_latency(&self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.latency_micros.store(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn github_actions_env(&self) -> Option<super::GithubActionsEnv> {
+        self.github.as_ref().map(|g| super::GithubActionsEnv {
+            request_url: g.request_url(),
+            request_token: g.request_token().clone(),
+        })
+    }
+
+    pub(crate) fn github_issuer(&self) -> Option<String> {
+        self.github.as_ref().map(|g| g.url().to_owned())
     }
 
     fn latency(&self) -> Duration {
@@ -206,7 +235,11 @@ type Shared = Arc<State>;
 
 /// The sandbox's routes.
 pub(crate) fn router(state: Shared) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if let Some(issuer) = &state.github {
+        router = router.nest(oidc::PREFIX, oidc::router(Arc::clone(issuer)));
+    }
+    router
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(token_v2).fallback(token_wrong_method),
@@ -299,7 +332,8 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     let method = request.method().to_string();
     let mut segments = path.trim_start_matches('/').split('/');
     let tenant = match (segments.next(), segments.next()) {
-        (Some(first), Some(_)) if !first.is_empty() && first != "_sandbox" => {
+        // `/_sandbox/…` and `/_github/…` name no tenant.
+        (Some(first), Some(_)) if !first.is_empty() && !first.starts_with('_') => {
             Some(first.to_ascii_lowercase())
         }
         _ => None,
@@ -445,7 +479,7 @@ fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// Compares without an early exit, so timing says nothing about how much of a guess was right.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -484,20 +518,11 @@ fn requested_resource(
     }
 }
 
-/// How a client proved who it is.
-enum Credential {
-    /// A client secret, in the form (client_secret_post) or HTTP Basic (client_secret_basic).
-    Secret(String),
-    /// A signed JWT (`client_assertion`): a certificate's or a federated token.
-    Assertion,
-    /// No credential at all.
-    Missing,
-}
-
 /// The client a token request names, with its credential. Holds secrets: no Debug.
 struct PresentedClient {
     id: String,
-    credential: Credential,
+    /// A secret sent by HTTP Basic (client_secret_basic); a form's credential stays in the form.
+    basic_secret: Option<String>,
 }
 
 /// Reads the client id and credential from the form or an `Authorization: Basic` header (RFC 6749
@@ -531,23 +556,15 @@ fn presented_client(
         }
         return Ok(PresentedClient {
             id,
-            credential: Credential::Secret(secret),
+            basic_secret: Some(secret),
         });
     }
     let Some(id) = field(form, "client_id") else {
         return Err(AadError::missing_parameter("client_id"));
     };
-    let credential = match (
-        field(form, "client_secret"),
-        field(form, "client_assertion"),
-    ) {
-        (Some(secret), _) => Credential::Secret(secret.to_owned()),
-        (None, Some(_)) => Credential::Assertion,
-        (None, None) => Credential::Missing,
-    };
     Ok(PresentedClient {
         id: id.to_owned(),
-        credential,
+        basic_secret: None,
     })
 }
 
@@ -559,19 +576,27 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Checks the client's credential against the app's: the one place a credential is judged.
-fn authenticate(state: &State, client: &PresentedClient) -> Result<(), AadError> {
-    match &client.credential {
-        Credential::Secret(secret) => {
-            if same_secret(secret.as_bytes(), state.secret.expose_secret().as_bytes()) {
-                Ok(())
-            } else {
-                Err(AadError::wrong_secret(&state.scenario.app.client_id))
-            }
+/// Checks the client's credential against the app's registered ones: the one place a credential
+/// is judged ([`Verifier::authenticate`]). A secret sent by HTTP Basic is judged as if it were in
+/// the form, so "a secret and an assertion together" stays one rule.
+fn authenticate(
+    state: &State,
+    client: &PresentedClient,
+    form: &HashMap<String, String>,
+    token_url: &str,
+) -> Result<Credential, AadError> {
+    let now = Utc::now().timestamp();
+    match &client.basic_secret {
+        Some(secret) => {
+            let mut form = form.clone();
+            form.insert("client_secret".to_owned(), secret.clone());
+            state
+                .verifier
+                .authenticate(&form, &state.secret, token_url, now)
         }
-        // The sandbox knows no certificate or federated credential, so no assertion can match.
-        Credential::Assertion => Err(AadError::assertion_key_not_found()),
-        Credential::Missing => Err(AadError::credential_missing()),
+        None => state
+            .verifier
+            .authenticate(form, &state.secret, token_url, now),
     }
 }
 
@@ -671,9 +696,16 @@ async fn token(
         let name = app.name.as_deref().unwrap_or(&app.client_id);
         return ids.error(&AadError::app_disabled(&app.client_id, name));
     }
-    if let Err(e) = authenticate(state, &client) {
-        return ids.error(&e);
-    }
+    let token_url = assertion::called_url(
+        &state.origin.base_url(),
+        headers,
+        tenant_segment,
+        version == Version::V2,
+    );
+    let credential = match authenticate(state, &client, &form, &token_url) {
+        Ok(credential) => credential,
+        Err(e) => return ids.error(&e),
+    };
     match &tenant.failure {
         Some(Failure::Aadsts {
             code,
@@ -702,7 +734,7 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    let (claims, times) = claims(state, tenant, &resource);
+    let (claims, times) = claims(state, tenant, &resource, credential);
     let signed = match state.scenario.signature {
         // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
         // other connections (the client's too, when it shares the runtime) stay responsive.
@@ -865,7 +897,12 @@ fn refresh_hint(tid: &str, resource: &str) -> String {
 
 /// The claims of a v1 app-only token for `tenant` × `resource`, lying where the scenario says so,
 /// and the times the response reports.
-fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (Claims, Times) {
+fn claims(
+    state: &State,
+    tenant: &ScenarioTenant,
+    resource: &str,
+    credential: Credential,
+) -> (Claims, Times) {
     let app = &state.scenario.app;
     let now = Utc::now().timestamp();
     let expires_in = state
@@ -917,7 +954,12 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (Claims, Ti
         aio: STANDARD.encode(random_bytes(40)),
         rh: refresh_hint(&tid, resource),
         appid,
-        appidacr: "1",
+        // Reference §3: 1 = secret, 2 = certificate or assertion.
+        appidacr: if credential == Credential::Secret {
+            "1"
+        } else {
+            "2"
+        },
         idp: issuer,
         idtyp: "app",
         sub: oid.clone(),
@@ -1147,19 +1189,16 @@ mod tests {
         );
         let client = presented_client(&headers, &form(&[])).unwrap();
         assert_eq!(client.id, "app id");
-        assert!(matches!(&client.credential, Credential::Secret(s) if s == "s:e%c+r t"));
+        assert_eq!(client.basic_secret.as_deref(), Some("s:e%c+r t"));
         let other = form(&[("client_id", "someone-else")]);
         assert_eq!(
             presented_client(&headers, &other).err().unwrap().code,
             700016
         );
-        // Without the header: the form's, and an assertion is recognised as one.
+        // Without the header the credential stays in the form, for `Verifier::authenticate`.
         let posted = form(&[("client_id", "c"), ("client_assertion", "eyJ")]);
         let client = presented_client(&HeaderMap::new(), &posted).unwrap();
-        assert!(matches!(client.credential, Credential::Assertion));
-        let none = form(&[("client_id", "c")]);
-        let client = presented_client(&HeaderMap::new(), &none).unwrap();
-        assert!(matches!(client.credential, Credential::Missing));
+        assert_eq!((client.id.as_str(), client.basic_secret), ("c", None));
         assert_eq!(
             presented_client(&HeaderMap::new(), &form(&[]))
                 .err()
