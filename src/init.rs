@@ -69,6 +69,7 @@ pub fn starter(sandbox: bool) -> Vec<File> {
 }
 
 /// `consentry demo --write`: the demo manifest, its sandbox scenario and the schema.
+#[cfg(feature = "sandbox")]
 pub fn demo() -> Vec<File> {
     vec![
         File {
