@@ -21,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
+pub mod sanitize;
 pub mod secret;
 pub mod validate;
 pub mod verify;
