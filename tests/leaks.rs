@@ -5,6 +5,12 @@
 //! Every output is searched: `validate` human (stderr) and `--format json` (stdout), `plan` and
 //! `verify` (which print the same diagnostics), and the library's coloured rendering.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is a test failure"
+)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
