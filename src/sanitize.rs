@@ -6,7 +6,9 @@
 //! and Unicode bidirectional overrides can make a line read differently than it is. The C0 and C1
 //! control characters, DEL and those overrides are shown as visible `\u{…}` escapes instead.
 //! Long values are clipped: a 7.8 MB tenant id must not become an 8 MB diagnostic.
-//! JSON output needs none of this: serde_json escapes every control character itself.
+//! JSON keeps every value exact, but serde_json writes DEL, the C1 controls and the bidi
+//! characters raw (JSON only requires escaping U+0000–U+001F); [`to_json_pretty`] writes those as
+//! `\uXXXX` escapes too, so `cat report.json` is as safe as `jq`.
 
 use std::borrow::Cow;
 
@@ -93,6 +95,76 @@ pub fn clip_message(message: &str) -> Cow<'_, str> {
     }
 }
 
+/// Pretty JSON in which every character [`is_unsafe`] is a `\uXXXX` escape: the same value for
+/// every JSON reader, nothing raw for a terminal.
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let formatter = SafeFormatter(serde_json::ser::PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer)?;
+    // serde_json writes UTF-8 only; the lossy conversion never replaces anything.
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// serde_json's pretty formatter with unsafe characters escaped in string fragments (serde_json
+/// has already escaped quotes, backslashes and C0 controls before a fragment gets here).
+struct SafeFormatter<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for SafeFormatter<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| is_unsafe(c)) {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +199,22 @@ mod tests {
                 .any(|c| is_unsafe(c) && c != '\n' && c != '\t')
         );
         assert!(!one_line(&all).chars().any(is_unsafe));
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw_and_round_trips() {
+        let value = serde_json::json!({"name": "a\u{1b}[2J\u{7f}\u{9b}\u{202e}z", "n": [1, 2]});
+        let text = to_json_pretty(&value).unwrap();
+        assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text}");
+        assert!(text.contains(r"a\u001b[2J\u007f\u009b\u202ez"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        // Safe values come out exactly as serde_json's own pretty printer writes them.
+        let plain = serde_json::json!({"n": [1, 2], "s": "é\n\"x\""});
+        assert_eq!(
+            to_json_pretty(&plain).unwrap(),
+            serde_json::to_string_pretty(&plain).unwrap()
+        );
     }
 
     #[test]

@@ -358,3 +358,75 @@ fn markdown_with_fail_on_extra_asks_to_remove_extra_roles() {
         .unwrap_or_else(|| panic!("{with}"));
     assert!(item.contains("Incident.ReadWrite.All"), "{item}");
 }
+
+/// A report whose every outside string carries terminal control sequences: ESC (retitle, clear),
+/// BEL, DEL, a C1 CSI, and a bidi override, as a hostile tenant, token or Entra could send them.
+fn terminal_hostile_report() -> Report {
+    const NASTY: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}31m\u{202e}";
+    let mut tenant = seen(
+        &format!("Evil{NASTY}Corp|`x`"),
+        FABRIKAM,
+        vec![
+            failed_api(
+                M365D,
+                &["Incident.Read.All"],
+                Status::NotConsented,
+                Some("AADSTS700016"),
+            ),
+            api(
+                MDE,
+                &["Machine.Read.All"],
+                &["Machine.Read.All", &format!("Role{NASTY}")],
+            ),
+        ],
+        Some(&format!("hint{NASTY}")),
+    );
+    if let Some(error) = tenant.error.as_mut() {
+        error.message = format!("description{NASTY}\u{0}");
+    }
+    let mut r = report(vec![tenant]);
+    r.app.name = format!("App{NASTY}");
+    r
+}
+
+fn unsafe_chars(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| c != '\n' && c != '\t' && consentry::sanitize::is_unsafe(c))
+        .collect()
+}
+
+#[test]
+fn no_control_character_reaches_a_human_format() {
+    let r = terminal_hostile_report();
+    for format in [VerifyFormat::Table, VerifyFormat::Markdown] {
+        let text = render_verify(&r, format);
+        assert_eq!(
+            unsafe_chars(&text),
+            Vec::<char>::new(),
+            "{format:?}:\n{text}"
+        );
+        assert!(
+            text.contains("Evil"),
+            "{format:?}: the tenant is still shown"
+        );
+    }
+    let table = render_verify(&r, VerifyFormat::Table);
+    assert!(table.contains(r"Evil\u{1b}]0;pwned\u{7}"), "{table}");
+    let md = render_verify(&r, VerifyFormat::Markdown);
+    // The cell cannot be split by the name's `|`.
+    let row = md.lines().find(|l| l.contains("Evil")).unwrap();
+    assert_eq!(row.matches(" | ").count(), 4, "{row}");
+}
+
+#[test]
+fn json_carries_control_characters_escaped_and_exact() {
+    let r = terminal_hostile_report();
+    let text = render_verify(&r, VerifyFormat::Json);
+    assert!(
+        text.chars().all(|c| c == '\n' || !c.is_control()),
+        "raw control in JSON"
+    );
+    let back: Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.tenants[0].name, r.tenants[0].name);
+    assert_eq!(back.app.name, r.app.name);
+}

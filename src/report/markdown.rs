@@ -55,7 +55,9 @@ impl Render<Plan> for Markdown {
             }
             out.push_str("\n</details>\n");
         }
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -191,7 +193,9 @@ impl Render<Report> for Markdown {
                 let _ = writeln!(out, "{item}");
             }
         }
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -268,6 +272,8 @@ pub fn markdown_escape(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            // Control and bidi characters have no business in a summary a terminal may show.
+            c if crate::sanitize::is_unsafe(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -276,7 +282,7 @@ pub fn markdown_escape(text: &str) -> String {
 
 /// Ids as code spans; anything that could break out of one is escaped text instead.
 fn code(text: &str) -> String {
-    if text.contains(['`', '\n', '\r', '|']) {
+    if text.contains(['`', '\n', '\r', '|']) || text.chars().any(crate::sanitize::is_unsafe) {
         markdown_escape(text)
     } else {
         format!("`{text}`")

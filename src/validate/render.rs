@@ -83,7 +83,7 @@ pub fn render_json(checked: &Checked) -> String {
         warnings: checked.warning_count(),
         diagnostics: &checked.diagnostics,
     };
-    let mut json = serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
+    let mut json = crate::sanitize::to_json_pretty(&document).unwrap_or_else(|e| {
         // Only plain strings and numbers are serialized; this cannot happen.
         format!("{{\"error\": \"cannot serialize diagnostics: {e}\"}}")
     });
