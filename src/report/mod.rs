@@ -15,7 +15,7 @@ use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
 pub use json::Json;
-pub use junit::{Junit, xml_escape};
+pub use junit::Junit;
 pub use markdown::{Markdown, markdown_escape};
 pub use table::Table;
 
