@@ -116,6 +116,15 @@ fn shapes() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "unknown-field",
         ),
         (
+            // Found by tests/fuzz_manifest.rs: a secret that contains "secret" was not redacted.
+            "secret-word-in-value-through-alias",
+            format!(
+                "{HEAD}  credential:\n    client_secret: &s Xq8~SeCrEt.Token_77\ncloud: *s\n{TAIL}"
+            ),
+            "Xq8~SeCrEt.Token_77",
+            "unknown-cloud",
+        ),
+        (
             "block-scalar",
             format!("{HEAD}  credential:\n    client_secret: |\n      Leak-Block-5d6\n{TAIL}"),
             "Leak-Block-5d6",

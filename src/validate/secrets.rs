@@ -66,13 +66,25 @@ impl Hidden {
         }
     }
 
+    /// A value that must not be quoted (a value is never skipped for looking like a key name:
+    /// `Xq8~SeCrEt` is a secret even though it contains "secret").
     fn text(&mut self, text: &str) {
         let text = text.trim();
-        if text.chars().count() >= MIN_REDACTED
-            && !credential_like(text)
-            && !FORMAT_WORDS.contains(&text)
-        {
+        if text.chars().count() >= MIN_REDACTED && !FORMAT_WORDS.contains(&text) {
             self.texts.push(text.to_owned());
+        }
+    }
+
+    /// A word from the lexical scan, which cannot tell keys from values: key names like
+    /// `client_secret` (letters, `_` and `-` only, credential-like) stay quotable, since help
+    /// texts name them.
+    fn word(&mut self, word: &str) {
+        let key_name = word
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-')
+            && credential_like(word);
+        if !key_name {
+            self.text(word);
         }
     }
 
@@ -81,9 +93,9 @@ impl Hidden {
     fn words_of(&mut self, written: &str) {
         for line in written.lines() {
             let line = line.trim().trim_matches(['"', '\'']);
-            self.text(line);
+            self.word(line);
             for token in line.split(|c: char| c.is_whitespace() || "{}[],:&*!|>\"'#".contains(c)) {
-                self.text(token);
+                self.word(token);
             }
         }
     }
@@ -280,9 +292,12 @@ fn key_before(before: &str) -> &str {
         let inner = &before[..before.len() - 1];
         return inner.rfind(quote).map_or(inner, |i| &inner[i + 1..]);
     }
+    // After the separator, which may be a multi-byte space (U+2000 …).
     let start = before
-        .rfind(|c: char| c.is_whitespace() || "{[,".contains(c))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| c.is_whitespace() || "{[,".contains(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &before[start..]
 }
 
@@ -352,6 +367,14 @@ mod tests {
         let mut hidden = Hidden::default();
         hidden.scan_text(text);
         hidden.mask(text)
+    }
+
+    #[test]
+    fn a_multi_byte_space_before_a_key_is_a_separator() {
+        // Found by tests/fuzz_manifest.rs: the scan sliced inside U+2000.
+        assert_eq!(key_before("a\u{2000}token"), "token");
+        let out = masked("x\u{2000}token: s3cr3t\n");
+        assert!(!out.contains("s3cr3t"), "{out}");
     }
 
     #[test]
