@@ -572,3 +572,42 @@ fn long_role_names_through_aliases_get_no_suggestion_and_short_messages() {
     assert!(human.len() < 40_000, "human: {} bytes", human.len());
     assert!(json.len() < 40_000, "json: {} bytes", json.len());
 }
+
+#[test]
+fn control_characters_in_a_manifest_reach_the_terminal_escaped() {
+    // A tenant name and a role carrying ESC/BEL (retitle), a C1 CSI and a bidi override.
+    // Written as YAML escapes (YAML refuses them raw); the parsed values hold the characters.
+    let nasty = r"\e]0;pwned\a\x9b2J\u202e";
+    let text = with_values(
+        &format!("\"bad{nasty}id\""),
+        &format!("[\"Incident.Read.All{nasty}\"]"),
+    );
+    let checked = validate::check_str("evil\u{1b}[2J.yaml", &text);
+    assert!(checked.has_errors());
+    for human in [
+        validate::render_human(&checked, false),
+        validate::render_human(&checked, true),
+    ] {
+        let raw: Vec<char> = human
+            .chars()
+            .filter(|&c| {
+                c != '\n' && c != '\t' && c != '\u{1b}' && consentry::sanitize::is_unsafe(c)
+            })
+            .collect();
+        assert!(raw.is_empty(), "{raw:?}");
+        // The coloured theme writes its own ESC sequences; none may come from the manifest.
+        assert!(!human.contains("\u{1b}]0;"), "{human}");
+        assert!(!human.contains("\u{1b}[2J"), "{human}");
+        assert!(
+            human.contains(r"\u{1b}]0;pwned\u{7}"),
+            "the message shows it escaped:\n{human}"
+        );
+    }
+    let json = validate::render_json(&checked);
+    assert!(
+        !json
+            .chars()
+            .any(|c| c != '\n' && consentry::sanitize::is_unsafe(c)),
+        "{json}"
+    );
+}
