@@ -302,8 +302,10 @@ pub enum ExplainError {
 /// `consentry explain INPUT`: the rendered entry, or a clear error for malformed or unknown codes.
 pub fn explain(input: &str) -> Result<String, ExplainError> {
     let code = parse_code(input).ok_or_else(|| {
-        let shown: String = input.chars().take(40).collect();
-        ExplainError::NotACode(shown)
+        // The input is echoed back: clipped, and with control characters escaped, since it may
+        // have been pasted from anywhere.
+        let clipped: String = input.chars().take(40).collect();
+        ExplainError::NotACode(crate::sanitize::one_line(&clipped).into_owned())
     })?;
     lookup_number(code)
         .map(render_explain)
@@ -398,5 +400,14 @@ mod tests {
             explain("99999999999999999999999"),
             Err(ExplainError::NotACode(_))
         ));
+    }
+
+    #[test]
+    fn a_pasted_escape_sequence_is_not_echoed_raw() {
+        let error = explain("\u{1b}]0;pwned\u{7}AADSTS")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.chars().any(crate::sanitize::is_unsafe), "{error:?}");
+        assert!(error.contains(r"\u{1b}]0;pwned\u{7}"), "{error}");
     }
 }

@@ -317,13 +317,19 @@ fn show(value: &Value) -> String {
     }
 }
 
+use crate::sanitize::one_line;
+
 /// The human rendering of `consentry decode`: header, claims (times as dates), roles, warnings.
 pub fn render_human(decoded: &Decoded, now: DateTime<Utc>) -> String {
     let mut out = String::from(
         "JWT, decoded (signature not checked: consentry describes tokens, it does not verify them)\n\nheader:\n",
     );
     for (key, value) in &decoded.header {
-        out.push_str(&format!("  {key}: {}\n", show(value)));
+        out.push_str(&format!(
+            "  {}: {}\n",
+            one_line(key),
+            one_line(&show(value))
+        ));
     }
     out.push_str("\nclaims:\n");
     for (key, value) in &decoded.claims {
@@ -338,13 +344,13 @@ pub fn render_human(decoded: &Decoded, now: DateTime<Utc>) -> String {
             ),
             _ => show(value),
         };
-        out.push_str(&format!("  {key}: {shown}\n"));
+        out.push_str(&format!("  {}: {}\n", one_line(key), one_line(&shown)));
     }
     let roles = decoded.roles();
     if decoded.has_roles_claim() {
         out.push_str(&format!("\nroles ({}):\n", roles.len()));
         for role in &roles {
-            out.push_str(&format!("  {role}\n"));
+            out.push_str(&format!("  {}\n", one_line(role)));
         }
     } else {
         out.push_str("\nroles: none (no `roles` claim)\n");
@@ -353,10 +359,11 @@ pub fn render_human(decoded: &Decoded, now: DateTime<Utc>) -> String {
     if !warnings.is_empty() {
         out.push_str("\nwarnings:\n");
         for warning in warnings {
-            out.push_str(&format!("  - {warning}\n"));
+            out.push_str(&format!("  - {}\n", one_line(&warning)));
         }
     }
-    out
+    // Claims are whatever the token's issuer wrote: nothing in them may reach the terminal raw.
+    crate::sanitize::terminal(&out).into_owned()
 }
 
 #[derive(Serialize)]
@@ -403,7 +410,7 @@ pub fn render_json(decoded: &Decoded, now: DateTime<Utc>) -> String {
         expired: decoded.is_expired(now),
         warnings: decoded.warnings(now),
     };
-    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    let mut text = crate::sanitize::to_json_pretty(&json).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -585,5 +592,31 @@ pub(crate) mod tests {
         assert_eq!(json["roles"], json!(["Alert.Read.All", "Machine.Read.All"]));
         assert_eq!(json["times"]["exp"]["relative"], "expires in 55m 28s");
         assert_eq!(json["claims"]["tid"], TID);
+    }
+
+    #[test]
+    fn hostile_claims_reach_neither_rendering_raw() {
+        const NASTY: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}\u{202e}";
+        let mut claims = v1_claims();
+        claims["roles"] = json!([format!("Role{NASTY}")]);
+        claims["iss"] = json!(format!("https://sts.windows.net/{NASTY}/"));
+        claims[format!("key{NASTY}")] = json!(format!("value{NASTY}\nsecond line"));
+        let d = decode(&encode(&header(), &claims)).unwrap();
+        let human = render_human(&d, now());
+        let raw: Vec<char> = human
+            .chars()
+            .filter(|&c| c != '\n' && crate::sanitize::is_unsafe(c))
+            .collect();
+        assert!(raw.is_empty(), "{raw:?} in\n{human}");
+        assert!(human.contains(r"Role\u{1b}]0;pwned\u{7}"), "{human}");
+        assert!(human.contains(r"value\u{1b}"), "{human}");
+        let text = render_json(&d, now());
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::sanitize::is_unsafe(c))
+        );
+        let json: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["roles"], json!([format!("Role{NASTY}")]));
     }
 }

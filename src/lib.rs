@@ -26,6 +26,7 @@ pub mod plan;
 pub mod report;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod sanitize;
 pub mod secret;
 pub mod validate;
 pub mod verify;

@@ -5,7 +5,7 @@ mod fixtures;
 
 use consentry::catalog;
 use consentry::cloud::Cloud;
-use consentry::report::{VerifyFormat, render_roles, render_verify, xml_escape};
+use consentry::report::{VerifyFormat, render_roles, render_verify};
 use consentry::verify::report::{Report, Status};
 use fixtures::*;
 
@@ -178,6 +178,98 @@ fn hostile_report() -> Report {
     r
 }
 
+/// One `<testcase>` read back from the JUnit XML.
+#[derive(Debug, Default)]
+struct JunitCase {
+    classname: String,
+    name: String,
+    /// `type`, `message` and the text of its `<failure>`.
+    failure: Option<(String, String, String)>,
+}
+
+#[expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test helper: a panic is a test failure"
+)]
+/// The JUnit document read back with a real XML parser: the `<testsuite>` attributes and every
+/// case. Panics on anything that is not well-formed XML (mismatched tags, bad escapes, ...).
+fn parse_junit(xml: &str) -> (std::collections::BTreeMap<String, String>, Vec<JunitCase>) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut suite = std::collections::BTreeMap::new();
+    let mut cases: Vec<JunitCase> = Vec::new();
+    let mut in_failure = false;
+    let attrs = |e: &quick_xml::events::BytesStart| -> Vec<(String, String)> {
+        e.attributes()
+            .map(|a| {
+                let a = a.expect("well-formed attribute");
+                (
+                    String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                    a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                        .expect("valid escapes")
+                        .into_owned(),
+                )
+            })
+            .collect()
+    };
+    loop {
+        let event = reader.read_event().expect("well-formed XML");
+        match &event {
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                b"testsuite" => suite = attrs(e).into_iter().collect(),
+                b"testcase" => {
+                    let mut case = JunitCase::default();
+                    for (k, v) in attrs(e) {
+                        match k.as_str() {
+                            "classname" => case.classname = v,
+                            "name" => case.name = v,
+                            _ => {}
+                        }
+                    }
+                    cases.push(case);
+                }
+                b"failure" => {
+                    let a: std::collections::BTreeMap<String, String> =
+                        attrs(e).into_iter().collect();
+                    let case = cases.last_mut().expect("a failure inside a testcase");
+                    case.failure = Some((
+                        a.get("type").cloned().unwrap_or_default(),
+                        a.get("message").cloned().unwrap_or_default(),
+                        String::new(),
+                    ));
+                    in_failure = matches!(event, Event::Start(_));
+                }
+                _ => {}
+            },
+            Event::End(e) if e.name().as_ref() == b"failure" => in_failure = false,
+            Event::Text(t) if in_failure => {
+                let text = t.decode().expect("UTF-8");
+                if let Some((_, _, body)) = cases.last_mut().and_then(|c| c.failure.as_mut()) {
+                    body.push_str(&text);
+                }
+            }
+            Event::GeneralRef(r) if in_failure => {
+                let resolved = match r.resolve_char_ref().expect("valid reference") {
+                    Some(c) => c.to_string(),
+                    None => {
+                        let name = r.decode().expect("UTF-8");
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .expect("a predefined entity")
+                            .to_owned()
+                    }
+                };
+                if let Some((_, _, body)) = cases.last_mut().and_then(|c| c.failure.as_mut()) {
+                    body.push_str(&resolved);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (suite, cases)
+}
+
 #[test]
 fn realistic_report_in_every_format() {
     let r = realistic_report();
@@ -202,44 +294,86 @@ fn junit_with_fail_on_extra_fails_extra_roles_too() {
 fn junit_counts_one_case_per_tenant_and_api() {
     let r = realistic_report();
     let xml = render_verify(&r, VerifyFormat::Junit);
-    let cases = xml.matches("<testcase ").count();
+    let (suite, cases) = parse_junit(&xml);
     // 3 tenants with two APIs, 1 with two APIs of which one fails, 7 with one API, 1 with none.
-    assert_eq!(cases, 3 * 2 + 2 + 7 + 1);
-    let failures = xml.matches("<failure ").count();
+    assert_eq!(cases.len(), 3 * 2 + 2 + 7 + 1);
+    let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     // Northwind's M365D, Adventure Works' MDE, and the 6 single-API tenants that are not ok.
     assert_eq!(failures, 1 + 1 + 6);
+    assert_eq!(suite["name"], "consentry verify");
+    assert_eq!(suite["tests"], cases.len().to_string());
+    assert_eq!(suite["failures"], failures.to_string());
     assert!(xml.contains(&format!(
-        r#"<testsuite name="consentry verify" tests="{cases}" failures="{failures}""#
+        r#"<testsuites name="consentry verify" tests="{}" skipped="0" failures="{failures}""#,
+        cases.len()
     )));
-    assert!(xml.contains(&format!(
-        r#"<testsuites name="consentry verify" tests="{cases}" failures="{failures}""#
-    )));
-    assert!(xml.contains(r#"<testcase classname="Alpine Ski House" name="(no API required)"/>"#));
-    assert!(xml.contains(r#"type="credential_rejected""#));
-    assert!(xml.contains("trace id: 0b4f3d2e-1c6a-4e21-9d3f-5a7b8c9d0e1f"));
-    assert!(xml.contains("missing: AdvancedHunting.Read.All"));
+    let alpine = cases
+        .iter()
+        .find(|c| c.classname == "Alpine Ski House")
+        .unwrap();
+    assert_eq!(alpine.name, "(no API required)");
+    assert!(alpine.failure.is_none());
+    let bodies: Vec<&(String, String, String)> =
+        cases.iter().filter_map(|c| c.failure.as_ref()).collect();
+    assert!(bodies.iter().any(|f| f.0 == "credential_rejected"));
+    assert!(bodies.iter().any(|f| {
+        f.2.contains("trace id: 0b4f3d2e-1c6a-4e21-9d3f-5a7b8c9d0e1f")
+    }));
+    assert!(
+        bodies
+            .iter()
+            .any(|f| f.2.contains("missing: AdvancedHunting.Read.All"))
+    );
 }
 
 #[test]
 fn junit_escapes_every_markup_character() {
     let xml = render_verify(&hostile_report(), VerifyFormat::Junit);
-    assert!(
-        xml.contains(r#"classname="&lt;Evil &amp; &quot;Co&quot; &apos;Ltd&apos;&gt;""#),
-        "{xml}"
-    );
-    assert!(xml.contains(r#"message="Send &lt;the&gt; &quot;link&quot; &amp; &apos;wait&apos;""#));
-    assert!(xml.contains(r#"value="Contoso &lt;SOC&gt; &amp; Co""#));
     assert!(!xml.contains("<Evil"));
     assert!(!xml.contains("<the>"));
-    // Every element opened is closed: the document stays well-formed around hostile text.
-    for tag in ["testsuites", "testsuite", "properties"] {
-        assert_eq!(
-            xml.matches(&format!("<{tag}>")).count() + xml.matches(&format!("<{tag} ")).count(),
-            xml.matches(&format!("</{tag}>")).count(),
-            "{tag}"
-        );
-    }
-    assert_eq!(xml_escape("<>&\"'"), "&lt;&gt;&amp;&quot;&apos;");
+    // Read back by a real parser, every hostile string comes out exactly as it went in.
+    let (_, cases) = parse_junit(&xml);
+    assert_eq!(cases[0].classname, r#"<Evil & "Co" 'Ltd'>"#);
+    let failure = cases[0].failure.as_ref().unwrap();
+    assert_eq!(failure.1, r#"Send <the> "link" & 'wait'"#);
+    assert!(
+        failure.2.contains(r#"tenant: <Evil & "Co" 'Ltd'>"#),
+        "{}",
+        failure.2
+    );
+    assert!(
+        xml.contains(r#"value="Contoso &lt;SOC&gt; &amp; Co""#),
+        "{xml}"
+    );
+}
+
+#[test]
+fn junit_stays_well_formed_around_control_characters() {
+    let r = terminal_hostile_report();
+    let xml = render_verify(&r, VerifyFormat::Junit);
+    let forbidden: Vec<char> = xml
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        })
+        .collect();
+    assert!(forbidden.is_empty(), "{forbidden:?}");
+    let (_, cases) = parse_junit(&xml);
+    assert_eq!(cases.len(), 2);
+    assert!(
+        cases[0]
+            .classname
+            .starts_with("Evil\u{FFFD}]0;pwned\u{FFFD}"),
+        "{:?}",
+        cases[0].classname
+    );
+    let failure = cases[0].failure.as_ref().unwrap();
+    assert!(
+        failure.2.contains("tenant: Evil\u{FFFD}]0;pwned"),
+        "{}",
+        failure.2
+    );
 }
 
 #[test]
@@ -315,8 +449,12 @@ fn a_report_where_everyone_is_ok_says_so() {
         md.contains("<details><summary>1 fully covered tenant</summary>"),
         "{md}"
     );
-    let xml = render_verify(&r, VerifyFormat::Junit);
-    assert!(xml.contains(r#"tests="1" failures="0""#));
+    let (suite, cases) = parse_junit(&render_verify(&r, VerifyFormat::Junit));
+    assert_eq!(
+        (suite["tests"].as_str(), suite["failures"].as_str()),
+        ("1", "0")
+    );
+    assert_eq!(cases.len(), 1);
 }
 
 #[test]
@@ -333,10 +471,15 @@ fn junit_details_name_only_the_failing_apis_own_error() {
     let mut r = realistic_report();
     r.fail_on_extra = true;
     let xml = render_verify(&r, VerifyFormat::Junit);
-    let adventure_m365d = xml
-        .split("<testcase ")
-        .find(|c| c.starts_with(r#"classname="Adventure Works" name="microsoft-365-defender""#))
-        .unwrap();
+    let (_, cases) = parse_junit(&xml);
+    let adventure_m365d = &cases
+        .iter()
+        .find(|c| c.classname == "Adventure Works" && c.name == "microsoft-365-defender")
+        .unwrap()
+        .failure
+        .as_ref()
+        .unwrap()
+        .2;
     assert!(adventure_m365d.contains("extra: AdvancedHunting.Read.All"));
     assert!(
         !adventure_m365d.contains("AADSTS500011"),
@@ -357,4 +500,76 @@ fn markdown_with_fail_on_extra_asks_to_remove_extra_roles() {
         .find(|l| l.starts_with("- **Litware**"))
         .unwrap_or_else(|| panic!("{with}"));
     assert!(item.contains("Incident.ReadWrite.All"), "{item}");
+}
+
+/// A report whose every outside string carries terminal control sequences: ESC (retitle, clear),
+/// BEL, DEL, a C1 CSI, and a bidi override, as a hostile tenant, token or Entra could send them.
+fn terminal_hostile_report() -> Report {
+    const NASTY: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}31m\u{202e}";
+    let mut tenant = seen(
+        &format!("Evil{NASTY}Corp|`x`"),
+        FABRIKAM,
+        vec![
+            failed_api(
+                M365D,
+                &["Incident.Read.All"],
+                Status::NotConsented,
+                Some("AADSTS700016"),
+            ),
+            api(
+                MDE,
+                &["Machine.Read.All"],
+                &["Machine.Read.All", &format!("Role{NASTY}")],
+            ),
+        ],
+        Some(&format!("hint{NASTY}")),
+    );
+    if let Some(error) = tenant.error.as_mut() {
+        error.message = format!("description{NASTY}\u{0}");
+    }
+    let mut r = report(vec![tenant]);
+    r.app.name = format!("App{NASTY}");
+    r
+}
+
+fn unsafe_chars(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| c != '\n' && c != '\t' && consentry::sanitize::is_unsafe(c))
+        .collect()
+}
+
+#[test]
+fn no_control_character_reaches_a_human_format() {
+    let r = terminal_hostile_report();
+    for format in [VerifyFormat::Table, VerifyFormat::Markdown] {
+        let text = render_verify(&r, format);
+        assert_eq!(
+            unsafe_chars(&text),
+            Vec::<char>::new(),
+            "{format:?}:\n{text}"
+        );
+        assert!(
+            text.contains("Evil"),
+            "{format:?}: the tenant is still shown"
+        );
+    }
+    let table = render_verify(&r, VerifyFormat::Table);
+    assert!(table.contains(r"Evil\u{1b}]0;pwned\u{7}"), "{table}");
+    let md = render_verify(&r, VerifyFormat::Markdown);
+    // The cell cannot be split by the name's `|`.
+    let row = md.lines().find(|l| l.contains("Evil")).unwrap();
+    assert_eq!(row.matches(" | ").count(), 4, "{row}");
+}
+
+#[test]
+fn json_carries_control_characters_escaped_and_exact() {
+    let r = terminal_hostile_report();
+    let text = render_verify(&r, VerifyFormat::Json);
+    assert!(
+        text.chars().all(|c| c == '\n' || !c.is_control()),
+        "raw control in JSON"
+    );
+    let back: Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.tenants[0].name, r.tenants[0].name);
+    assert_eq!(back.app.name, r.app.name);
 }

@@ -522,3 +522,92 @@ fn a_mapping_with_fifty_thousand_keys_is_checked() {
     let checked = validate::check_str("keys.yaml", &text);
     assert!(codes(&checked).contains(&"duplicate-key"));
 }
+
+/// A manifest around `tenant id` and `roles` values of the given text.
+fn with_values(tenant_id: &str, roles: &str) -> String {
+    format!(
+        "version: 1\napp:\n  name: Contoso\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\napis:\n  microsoft-365-defender:\n    roles: {roles}\ntenants:\n  - name: Fabrikam\n    id: {tenant_id}\n"
+    )
+}
+
+#[test]
+fn a_megabytes_long_value_gives_a_short_diagnostic() {
+    // A 7.8 MB tenant id used to come back as an 8 MB diagnostic.
+    let text = with_values(&"x".repeat(7_800_000), "[Incident.Read.All]");
+    let checked = validate::check_str("big.yaml", &text);
+    assert_eq!(codes(&checked), ["invalid-tenant-id"]);
+    let human = validate::render_human(&checked, false);
+    let json = validate::render_json(&checked);
+    assert!(human.len() < 4_000, "human: {} bytes", human.len());
+    assert!(json.len() < 4_000, "json: {} bytes", json.len());
+    assert!(human.contains("more characters"), "{human}");
+}
+
+#[test]
+fn long_role_names_through_aliases_get_no_suggestion_and_short_messages() {
+    // One 1 MB role name and fifteen aliases to it: edit distance on each used to take minutes.
+    let role = format!("Incident.Read.All{}", "y".repeat(1_000_000));
+    let roles = format!("[&r {role}{}]", ", *r".repeat(15));
+    let checked = validate::check_str("big.yaml", &with_values("contoso.com", &roles));
+    let unknown: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownRole)
+        .collect();
+    assert_eq!(
+        unknown.len(),
+        1,
+        "the duplicates are warned about, not re-checked"
+    );
+    assert!(
+        unknown[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| !h.contains("did you mean")),
+        "{:?}",
+        unknown[0].help
+    );
+    let human = validate::render_human(&checked, false);
+    let json = validate::render_json(&checked);
+    assert!(human.len() < 40_000, "human: {} bytes", human.len());
+    assert!(json.len() < 40_000, "json: {} bytes", json.len());
+}
+
+#[test]
+fn control_characters_in_a_manifest_reach_the_terminal_escaped() {
+    // A tenant name and a role carrying ESC/BEL (retitle), a C1 CSI and a bidi override.
+    // Written as YAML escapes (YAML refuses them raw); the parsed values hold the characters.
+    let nasty = r"\e]0;pwned\a\x9b2J\u202e";
+    let text = with_values(
+        &format!("\"bad{nasty}id\""),
+        &format!("[\"Incident.Read.All{nasty}\"]"),
+    );
+    let checked = validate::check_str("evil\u{1b}[2J.yaml", &text);
+    assert!(checked.has_errors());
+    for human in [
+        validate::render_human(&checked, false),
+        validate::render_human(&checked, true),
+    ] {
+        let raw: Vec<char> = human
+            .chars()
+            .filter(|&c| {
+                c != '\n' && c != '\t' && c != '\u{1b}' && consentry::sanitize::is_unsafe(c)
+            })
+            .collect();
+        assert!(raw.is_empty(), "{raw:?}");
+        // The coloured theme writes its own ESC sequences; none may come from the manifest.
+        assert!(!human.contains("\u{1b}]0;"), "{human}");
+        assert!(!human.contains("\u{1b}[2J"), "{human}");
+        assert!(
+            human.contains(r"\u{1b}]0;pwned\u{7}"),
+            "the message shows it escaped:\n{human}"
+        );
+    }
+    let json = validate::render_json(&checked);
+    assert!(
+        !json
+            .chars()
+            .any(|c| c != '\n' && consentry::sanitize::is_unsafe(c)),
+        "{json}"
+    );
+}

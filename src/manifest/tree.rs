@@ -45,6 +45,8 @@ pub struct Node {
     pub value: Value,
     /// Where it was written (for an alias: where the alias is used).
     pub span: Span,
+    /// Where its content is written: the anchored node for an alias, else the same as `span`.
+    pub defined: Span,
 }
 
 /// A YAML value, with YAML 1.2 core-schema typing of plain scalars.
@@ -85,6 +87,7 @@ impl<'de> Deserialize<'de> for Node {
         let spanned = Spanned::<Value>::deserialize(deserializer)?;
         Ok(Node {
             span: Span::from_location(&spanned.referenced),
+            defined: Span::from_location(&spanned.defined),
             value: spanned.value,
         })
     }

@@ -1,7 +1,8 @@
 //! The JUnit XML format of a verify report, for CI test dashboards: one test case per tenant × API,
-//! a failure for every gap. Buffered: the counts on `<testsuite>` come before the cases.
+//! a failure for every gap. Buffered: the counts on `<testsuite>` come before the cases. Written
+//! with quick-junit, which escapes markup; [`xml_safe`] keeps out what XML cannot carry.
 
-use std::fmt::Write as _;
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Render, api_message, entra_line};
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
@@ -33,24 +34,13 @@ impl Render<Report> for Junit {
             .iter()
             .flat_map(|tenant| cases(tenant, report.fail_on_extra))
             .collect();
-        let failures = cases.iter().filter(|c| c.failure.is_some()).count();
-
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let counts = format!(
-            "tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\"",
-            cases.len()
-        );
-        let _ = writeln!(out, "<testsuites name=\"consentry verify\" {counts}>");
-        let _ = writeln!(out, "  <testsuite name=\"consentry verify\" {counts}>");
-        out.push_str("    <properties>\n");
+        let mut suite = TestSuite::new(SUITE);
+        let generated_at = report.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         for (name, value) in [
             ("app", report.app.name.as_str()),
             ("client_id", report.app.client_id.as_str()),
             ("cloud", report.cloud.as_str()),
-            (
-                "generated_at",
-                &report.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ),
+            ("generated_at", generated_at.as_str()),
             (
                 "fail_on_extra",
                 if report.fail_on_extra {
@@ -60,41 +50,44 @@ impl Render<Report> for Junit {
                 },
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "      <property name=\"{}\" value=\"{}\"/>",
-                xml_escape(name),
-                xml_escape(value)
-            );
+            suite.add_property(Property::new(name, xml_safe(value)));
         }
-        out.push_str("    </properties>\n");
-        for case in &cases {
-            let open = format!(
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml_escape(case.tenant),
-                xml_escape(case.api)
-            );
-            match &case.failure {
-                None => {
-                    let _ = writeln!(out, "{open}/>");
-                }
+        for case in cases {
+            let status = match case.failure {
+                None => TestCaseStatus::success(),
                 Some(f) => {
-                    let _ = writeln!(out, "{open}>");
-                    let _ = writeln!(
-                        out,
-                        "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                        xml_escape(&f.message),
-                        xml_escape(&f.kind),
-                        xml_text(&f.details)
-                    );
-                    out.push_str("    </testcase>\n");
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status
+                        .set_message(xml_safe(&f.message))
+                        .set_type(xml_safe(&f.kind))
+                        .set_description(xml_safe(&f.details));
+                    status
                 }
-            }
+            };
+            let mut test_case = TestCase::new(xml_safe(case.api), status);
+            test_case.set_classname(xml_safe(case.tenant));
+            suite.add_test_case(test_case);
         }
-        out.push_str("  </testsuite>\n</testsuites>\n");
-        out
+        let mut junit = quick_junit::Report::new(SUITE);
+        junit.add_test_suite(suite);
+        match junit.to_string() {
+            Ok(mut xml) => {
+                if !xml.ends_with('\n') {
+                    xml.push('\n');
+                }
+                xml
+            }
+            // Writing into memory cannot fail; keep the file well-formed and say why if it does.
+            Err(e) => format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{SUITE}\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- {} --></testsuites>\n",
+                xml_safe(&e.to_string()).replace("--", "- -")
+            ),
+        }
     }
 }
+
+/// The name of the report and of its one suite.
+const SUITE: &str = "consentry verify";
 
 fn cases(tenant: &TenantReport, fail_on_extra: bool) -> Vec<Case<'_>> {
     if tenant.apis.is_empty() {
@@ -187,38 +180,19 @@ fn details(tenant: &TenantReport, api: Option<&ApiReport>) -> String {
     lines.join("\n")
 }
 
-/// Escapes text for XML attributes and content. Characters XML 1.0 cannot carry at all (control
-/// characters other than tab, newline and carriage return) become U+FFFD, so a hostile tenant name
-/// cannot make the whole file unreadable.
-pub fn xml_escape(text: &str) -> String {
-    escape(text, true)
-}
-
-/// Escapes element content: like [`xml_escape`], but newlines stay raw so failure details read
-/// naturally in the file.
-fn xml_text(text: &str) -> String {
-    escape(text, false)
-}
-
-fn escape(text: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Attribute values normalise raw newlines to spaces; character references survive.
-            '\n' if attribute => out.push_str("&#10;"),
-            '\r' if attribute => out.push_str("&#13;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            '\n' | '\r' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+/// Text XML 1.0 can carry and a terminal can show: control characters (other than tab, newline
+/// and carriage return), DEL, C1 and bidi characters, and U+FFFE/U+FFFF become U+FFFD.
+/// quick-junit would silently drop some of them; a visible mark says something was there.
+/// quick-junit escapes markup (`<`, `&`, quotes) itself.
+fn xml_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => c,
+            '\u{FFFE}' | '\u{FFFF}' => '\u{FFFD}',
+            c if crate::sanitize::is_unsafe(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -226,18 +200,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_markup_character_is_escaped() {
+    fn characters_xml_cannot_carry_are_marked() {
         assert_eq!(
-            xml_escape(r#"<a href="x">Tom & Jerry's</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;"
+            xml_safe("a\u{0}b\u{1b}c\u{7f}\u{9b}"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}\u{FFFD}"
         );
-    }
-
-    #[test]
-    fn control_characters_cannot_break_the_document() {
-        assert_eq!(xml_escape("a\u{0}b\u{1b}c"), "a\u{FFFD}b\u{FFFD}c");
-        assert_eq!(xml_escape("line\nnext\ttab"), "line&#10;next&#9;tab");
-        assert_eq!(xml_escape("Ünïcode ✓"), "Ünïcode ✓");
-        assert_eq!(xml_text("a\n<b>"), "a\n&lt;b&gt;");
+        assert_eq!(
+            xml_safe("line\nnext\ttab\u{FFFF}"),
+            "line\nnext\ttab\u{FFFD}"
+        );
+        assert_eq!(xml_safe("Ünïcode ✓ <&>"), "Ünïcode ✓ <&>");
     }
 }

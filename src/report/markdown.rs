@@ -69,7 +69,9 @@ impl Render<Plan> for Markdown {
         }
         // Last, so the checklist stays short: the messages are long and read one at a time.
         out.push_str(&super::message::render_markdown(plan));
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -215,7 +217,9 @@ impl Render<Report> for Markdown {
                 let _ = writeln!(out, "{item}");
             }
         }
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -292,6 +296,8 @@ pub fn markdown_escape(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            // Control and bidi characters have no business in a summary a terminal may show.
+            c if crate::sanitize::is_unsafe(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -300,7 +306,7 @@ pub fn markdown_escape(text: &str) -> String {
 
 /// Ids as code spans; anything that could break out of one is escaped text instead.
 fn code(text: &str) -> String {
-    if text.contains(['`', '\n', '\r', '|']) {
+    if text.contains(['`', '\n', '\r', '|']) || text.chars().any(crate::sanitize::is_unsafe) {
         markdown_escape(text)
     } else {
         format!("`{text}`")

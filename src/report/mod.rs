@@ -18,7 +18,7 @@ use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
 pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
-pub use junit::{Junit, xml_escape};
+pub use junit::Junit;
 pub use markdown::{Markdown, markdown_escape};
 pub use table::Table;
 

@@ -23,7 +23,7 @@ impl Render<Plan> for Table {
         for tenant in &plan.tenants {
             builder.push_record([
                 one_line(&tenant.name),
-                tenant.id.clone(),
+                one_line(tenant.id.as_str()),
                 tenant.action.to_string(),
                 roles_cell(tenant),
             ]);
@@ -82,7 +82,9 @@ impl Render<Plan> for Table {
              with nothing to do.",
             s.tenants, s.consent, s.reconsent, s.offboard, s.investigate, s.none
         );
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -98,15 +100,15 @@ fn roles_cell(tenant: &PlannedTenant) -> String {
                 .iter()
                 .map(|r| {
                     if new.contains(r.as_str()) {
-                        format!("{r} (new)")
+                        format!("{} (new)", one_line(r))
                     } else if missing.contains(r.as_str()) {
-                        format!("{r} (not granted)")
+                        format!("{} (not granted)", one_line(r))
                     } else {
-                        r.clone()
+                        one_line(r)
                     }
                 })
                 .collect();
-            format!("{}: {}", api_label(api), roles.join(", "))
+            format!("{}: {}", one_line(api_label(api)), roles.join(", "))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -141,7 +143,7 @@ impl Render<Report> for Table {
             coverage
                 .columns
                 .iter()
-                .map(|c| format!("{}\n{}", api_label(&c.api), c.role)),
+                .map(|c| format!("{}\n{}", one_line(api_label(&c.api)), one_line(&c.role))),
         );
         builder.push_record(header);
         for tenant in &report.tenants {
@@ -218,11 +220,14 @@ impl Render<Report> for Table {
             }
         }
         let _ = writeln!(out, "\n{}", coverage.summary_line(report.tenants.len()));
-        out
+        // Every value was escaped where it was written; this pass is the guarantee that
+        // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
-/// A name on one line: a newline in a cell would split the row.
+/// A value on one line with its control characters escaped: a newline in a cell would split the
+/// row, an escape sequence would reach the terminal.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
+    crate::sanitize::one_line(&text.replace(['\n', '\r'], " ")).into_owned()
 }

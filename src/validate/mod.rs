@@ -10,6 +10,7 @@ mod diagnostic;
 pub mod ids;
 mod render;
 mod rules;
+mod secrets;
 mod shape;
 pub mod suggest;
 
@@ -29,6 +30,9 @@ pub struct Checked {
     pub manifest: Option<crate::model::Manifest>,
     /// Every problem found, in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The text snippets are cut from: the source with every secret masked and every control
+    /// character neutralised, byte for byte as long as the source so spans still fit.
+    pub(crate) shown: Option<String>,
 }
 
 impl Checked {
@@ -68,6 +72,7 @@ pub fn check_file(path: &Path) -> Checked {
                 source: None,
                 manifest: None,
                 diagnostics: vec![diagnostic],
+                shown: None,
             }
         }
     }
@@ -85,9 +90,12 @@ fn check_source(source: Source) -> Checked {
     let file = source.name.as_str();
     let mut diagnostics = Vec::new();
     let mut model = None;
+    let mut hidden = secrets::Hidden::default();
+    hidden.scan_text(&source.text);
     match manifest::parse(&source.text) {
         Err(error) => diagnostics.push(parse_diagnostic(file, &error)),
         Ok(tree) => {
+            hidden.scan_tree(&tree, &source.text);
             let mut shaper = shape::Shaper::new(file, &source.text);
             let raw = shaper.manifest(&tree);
             diagnostics.extend(shaper.finish());
@@ -100,11 +108,57 @@ fn check_source(source: Source) -> Checked {
     // File order reads best; the sort is stable, so one place's diagnostics keep their pass order.
     diagnostics.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    for diagnostic in diagnostics.iter().filter(|d| d.mask_source) {
+        if let Some(span) = diagnostic.span {
+            hidden.span(span);
+        }
+    }
+    let shown = neutralise_controls(hidden.mask(&source.text));
+    let redactor = hidden.redactor();
+    for diagnostic in &mut diagnostics {
+        sanitise(diagnostic, &redactor);
+    }
     Checked {
         manifest: if has_errors { None } else { model },
         source: Some(source),
         diagnostics,
+        shown: Some(shown),
     }
+}
+
+/// A diagnostic's texts with every hidden text redacted and long values clipped, so no message,
+/// help or related note can echo a secret or a megabyte-long value, in any output format.
+fn sanitise(diagnostic: &mut Diagnostic, redactor: &secrets::Redactor) {
+    let clean = |text: &str| -> String {
+        crate::sanitize::clip_message(&redactor.redact(text)).into_owned()
+    };
+    diagnostic.message = clean(&diagnostic.message);
+    diagnostic.help = diagnostic.help.as_deref().map(clean);
+    for related in &mut diagnostic.related {
+        related.message = clean(&related.message);
+    }
+}
+
+/// Control characters in the snippet text become `?` (one per byte, so every span still fits):
+/// a snippet must not send escape sequences to the terminal. Line breaks and tabs stay.
+fn neutralise_controls(text: String) -> String {
+    if !text
+        .chars()
+        .any(|c| crate::sanitize::is_unsafe(c) && c != '\n' && c != '\t')
+    {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let keep = c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if crate::sanitize::is_unsafe(c) && !keep {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn read_diagnostic(file: &str, error: &ReadError) -> Diagnostic {

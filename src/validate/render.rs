@@ -1,7 +1,6 @@
 //! The two renderings of validation results: human (miette reports with snippets, for stderr or
 //! a terminal) and JSON (stable, for tools and CI). Both are pure: they return strings.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use miette::{
@@ -11,6 +10,7 @@ use miette::{
 use serde::Serialize;
 
 use super::{Checked, Diagnostic, Severity};
+use crate::sanitize;
 
 /// Renders every diagnostic as a miette report (file:line:column, snippet, code, help), then a
 /// count line. `color` picks a colored theme; without it the output is plain text.
@@ -24,19 +24,9 @@ pub fn render_human(checked: &Checked, color: bool) -> String {
         .with_links(false)
         .with_urls(false)
         .with_width(100);
-    // A secret written inline is masked in the text every snippet is cut from, not only in its
-    // own diagnostic's: a neighbouring diagnostic shows that line as context.
-    let text = checked.source.as_ref().map(|source| {
-        checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.mask_source)
-            .filter_map(|d| d.span)
-            .fold(Cow::Borrowed(source.text.as_str()), |text, span| {
-                Cow::Owned(mask(&text, span.offset, span.len))
-            })
-    });
-    let text = text.as_deref();
+    // Snippets are cut from the masked text (secrets hidden, control characters neutralised),
+    // never from the source itself.
+    let text = checked.shown.as_deref();
     let line_starts = text.map(line_starts).unwrap_or_default();
     let mut out = String::new();
     for diagnostic in &checked.diagnostics {
@@ -65,11 +55,11 @@ fn plural(n: usize, word: &str) -> String {
 fn summary(checked: &Checked) -> String {
     let (errors, warnings) = (checked.error_count(), checked.warning_count());
     if errors == 0 && warnings == 0 {
-        format!("{}: no problems found", checked.file())
+        format!("{}: no problems found", sanitize::one_line(checked.file()))
     } else {
         format!(
             "{}: {}, {}",
-            checked.file(),
+            sanitize::one_line(checked.file()),
             plural(errors, "error"),
             plural(warnings, "warning")
         )
@@ -93,7 +83,7 @@ pub fn render_json(checked: &Checked) -> String {
         warnings: checked.warning_count(),
         diagnostics: &checked.diagnostics,
     };
-    let mut json = serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
+    let mut json = crate::sanitize::to_json_pretty(&document).unwrap_or_else(|e| {
         // Only plain strings and numbers are serialized; this cannot happen.
         format!("{{\"error\": \"cannot serialize diagnostics: {e}\"}}")
     });
@@ -110,7 +100,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// The manifest text as miette reads it, under the file's name.
 struct Named<'a> {
-    name: &'a str,
+    name: std::borrow::Cow<'a, str>,
     text: &'a str,
     line_starts: &'a [usize],
 }
@@ -139,7 +129,7 @@ impl SourceCode for Named<'_> {
         let local = SourceSpan::new((span.offset() - base).into(), span.len());
         let inner = window.read_span(&local, before, after)?;
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.to_owned(),
+            self.name.clone().into_owned(),
             inner.data(),
             SourceSpan::new((inner.span().offset() + base).into(), inner.span().len()),
             inner.line() + first,
@@ -166,7 +156,7 @@ impl<'a> Report<'a> {
                 None
             }
             (Some(text), Some(_)) => Some(Named {
-                name: &diagnostic.file,
+                name: sanitize::one_line(&diagnostic.file),
                 text,
                 line_starts,
             }),
@@ -195,20 +185,12 @@ fn longest_line_around(text: &str, line_starts: &[usize], offset: usize) -> usiz
         .unwrap_or(0)
 }
 
-/// `text` with the value starting at `offset` replaced by `*`: through the end of its span and at
-/// least to the end of its line, newlines kept so every offset and line stays where it was.
-fn mask(text: &str, offset: usize, len: usize) -> String {
-    let start = offset.min(text.len());
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let end = (start + len).clamp(line_end, text.len());
-    let mut masked = String::with_capacity(text.len());
-    masked.push_str(&text[..start]);
-    // Every byte (not char) becomes one `*`, so later byte offsets are unchanged.
-    for byte in text[start..end].bytes() {
-        masked.push(if byte == b'\n' { '\n' } else { '*' });
-    }
-    masked.push_str(&text[end..]);
-    masked
+/// A span longer than this (a multi-line value) is underlined by its start only: miette would
+/// print every line it covers.
+const MAX_SHOWN_SPAN: usize = 200;
+
+fn shown_len(len: usize) -> usize {
+    if len > MAX_SHOWN_SPAN { 0 } else { len }
 }
 
 impl fmt::Debug for Report<'_> {
@@ -221,12 +203,16 @@ impl fmt::Debug for Report<'_> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)?;
+        f.write_str(&sanitize::terminal(&self.diagnostic.message))?;
         if self.source.is_none()
             && let (Some(line), Some(column)) = (self.diagnostic.line, self.diagnostic.column)
             && !self.diagnostic.message.contains("line")
         {
-            write!(f, " ({}:{line}:{column})", self.diagnostic.file)?;
+            write!(
+                f,
+                " ({}:{line}:{column})",
+                sanitize::one_line(&self.diagnostic.file)
+            )?;
         }
         Ok(())
     }
@@ -250,7 +236,7 @@ impl miette::Diagnostic for Report<'_> {
         self.diagnostic
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(sanitize::terminal(h).into_owned()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -266,12 +252,12 @@ impl miette::Diagnostic for Report<'_> {
             } else {
                 None
             },
-            SourceSpan::from((span.offset, span.len)),
+            SourceSpan::from((span.offset, shown_len(span.len))),
         );
         let related = self.diagnostic.related.iter().map(|r| {
             LabeledSpan::new_with_span(
-                Some(r.message.clone()),
-                SourceSpan::from((r.span.offset, r.span.len)),
+                Some(sanitize::one_line(&r.message).into_owned()),
+                SourceSpan::from((r.span.offset, shown_len(r.span.len))),
             )
         });
         Some(Box::new(std::iter::once(primary).chain(related)))
@@ -287,7 +273,7 @@ mod tests {
         let text = "a: 1\nb: 2\r\nc: [x, y]\nd: 4\n\ne: 5\nf: 6";
         let starts = line_starts(text);
         let named = Named {
-            name: "m.yaml",
+            name: "m.yaml".into(),
             text,
             line_starts: &starts,
         };
@@ -327,26 +313,5 @@ mod tests {
             human.len()
         );
         assert!(human.contains("giant.yaml:2:"), "{human}");
-    }
-
-    #[test]
-    fn mask_hides_the_value_and_keeps_offsets() {
-        let text = "a: 1\nclient_secret: \"s3cr€t\" # note\nb: 2\n";
-        let offset = text.find('"').unwrap();
-        let masked = mask(text, offset, 10);
-        assert_eq!(masked.len(), text.len());
-        assert!(!masked.contains("s3cr"), "{masked}");
-        assert!(masked.starts_with("a: 1\nclient_secret: *"));
-        assert!(masked.ends_with("\nb: 2\n"));
-    }
-
-    #[test]
-    fn mask_covers_multi_line_values() {
-        let text = "k: |\n  line one\n  line two\nz: 1\n";
-        let offset = text.find("line one").unwrap();
-        let len = text.find("z:").unwrap() - offset;
-        let masked = mask(text, offset, len);
-        assert!(!masked.contains("line"), "{masked}");
-        assert_eq!(masked.lines().count(), text.lines().count());
     }
 }

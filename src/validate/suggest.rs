@@ -1,8 +1,17 @@
 //! "Did you mean …": the nearest known name to a misspelt one.
 
+/// Names longer than this get no suggestion. Edit distance costs the product of the two lengths:
+/// an 8 MB role name took 30 s (and every alias to it as long again), and no known name is within
+/// typo distance of anything this long anyway.
+pub const MAX_SUGGESTED_LEN: usize = 100;
+
 /// The candidate closest to `wanted`: a case-insensitive match first, else the most similar by
 /// Damerau-Levenshtein distance when it is close enough to be a typo. Ties keep catalog order.
+/// `None` for names longer than [`MAX_SUGGESTED_LEN`] bytes.
 pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if wanted.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let wanted_lower = wanted.to_lowercase();
     let mut best: Option<(&'a str, f64)> = None;
     for candidate in candidates {
@@ -58,6 +67,13 @@ mod tests {
         assert_eq!(nearest("client-id", fields), Some("client_id"));
         assert_eq!(nearest("redirect_url", fields), Some("redirect_uri"));
         assert_eq!(nearest("credentials", fields), Some("credential"));
+    }
+
+    #[test]
+    fn very_long_names_get_no_suggestion() {
+        let long = format!("Incident.Read.All{}", "x".repeat(MAX_SUGGESTED_LEN));
+        assert_eq!(nearest(&long, ROLES), None);
+        assert_eq!(nearest(&"a".repeat(8_000_000), ROLES), None);
     }
 
     #[test]

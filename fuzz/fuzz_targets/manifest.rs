@@ -1,0 +1,21 @@
+//! Fuzzes the manifest reader: any bytes, read as text, through validation and every rendering.
+//! Panics are the findings; a planted secret is checked too: wherever the input writes
+//! `client_secret: FUZZ-PLANTED-SECRET`, no rendering may show it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+const PLANTED: &str = "FUZZ-PLANTED-SECRET";
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let checked = consentry::validate::check_str("fuzz.yaml", &text);
+    let human = consentry::validate::render_human(&checked, false);
+    let json = consentry::validate::render_json(&checked);
+    // Only meaningful when the secret sits on a line of its own key, as the proptest mutator keeps it.
+    let planted_line = format!("client_secret: {PLANTED}");
+    if text.lines().any(|l| l.trim_start() == planted_line) {
+        assert!(!human.contains(PLANTED), "secret in human output");
+        assert!(!json.contains(PLANTED), "secret in JSON output");
+    }
+});
