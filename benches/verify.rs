@@ -125,7 +125,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     .await?;
     sandbox.set_latency(latency);
     let manifest = manifest(tenants);
-    let mut options = Options::new(verify::authority_host(
+    let mut options = Options::new(consentry::cloud::authority_host(
         Some(&sandbox.base_url()),
         Cloud::Global,
     )?);

@@ -15,9 +15,7 @@ use crate::exit::{EXIT_CODES_HELP, Exit};
 use crate::model::Manifest;
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
-use crate::{
-    aadsts, auth, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify,
-};
+use crate::{aadsts, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify};
 
 /// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
 ///
@@ -477,7 +475,7 @@ fn online_setup(
     manifest: &Manifest,
     authority: &AuthorityArg,
 ) -> Result<(url::Url, SecretString, tokio::runtime::Runtime), Exit> {
-    let url = verify::authority_host(authority.authority_host.as_deref(), manifest.cloud)
+    let url = crate::cloud::authority_host(authority.authority_host.as_deref(), manifest.cloud)
         .map_err(|e| fail(Exit::Usage, e))?;
     let secret = load_secret(manifest_path, manifest)?;
     Ok((url, secret, runtime()?))
@@ -637,12 +635,12 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
-    let policy = auth::RetryPolicy {
+    let policy = crate::http::RetryPolicy {
         timeout: args.authority.timeout,
         retries: args.authority.retries,
         ..Default::default()
     };
-    let request = auth::fetch_token(
+    let request = crate::entra::fetch_token(
         &authority,
         tenant.id.as_str(),
         &api.resource,

@@ -6,14 +6,14 @@
 //! plan / verify (pure data out) → report (one module per format) → output.
 //! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against.
 
-pub mod aadsts;
-pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod cloud;
 pub mod consent;
 pub mod demo;
+pub mod entra;
 pub mod exit;
+pub mod http;
 pub mod jwt;
 pub mod manifest;
 pub mod model;
@@ -24,3 +24,6 @@ pub mod sandbox;
 pub mod secret;
 pub mod validate;
 pub mod verify;
+
+/// The AADSTS table, where `explain` and older paths find it.
+pub use entra::aadsts;

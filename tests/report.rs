@@ -111,15 +111,11 @@ fn realistic_report() -> Report {
         )],
         Some("No such tenant in the global cloud: check the tenant id and the cloud."),
     ));
-    let mut lying = failed_api(M365D, &["Incident.Read.All"], Status::InvalidToken, None);
-    lying.error = Some(consentry::verify::report::EntraError {
-        code: None,
-        error: "tid_mismatch".to_owned(),
-        message: "the token names tenant 99999999-0000-4000-8000-000000000000".to_owned(),
-        trace_id: None,
-        correlation_id: None,
-        http_status: Some(200),
-    });
+    let lying = invalid_api(
+        M365D,
+        &["Incident.Read.All"],
+        "claim `tid`: expected 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f, got 99999999-0000-4000-8000-000000000000",
+    );
     tenants.push(seen(
         "Lucerne Publishing",
         "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",

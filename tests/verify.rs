@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use consentry::auth::{self, RetryPolicy};
 use consentry::cloud::Cloud;
+use consentry::entra as auth;
 use consentry::exit::Exit;
+use consentry::http::RetryPolicy;
 use consentry::model::{Api, App, Credential, Manifest, Tenant, TenantId};
 use consentry::sandbox::{Sandbox, Scenario};
 use consentry::secret::{ExposeSecret as _, SecretString};
@@ -142,7 +143,8 @@ async fn sandbox(scenario: Scenario) -> Sandbox {
 
 /// Fast options for tests: short timeouts and backoffs, a small gate.
 fn options(sandbox: &Sandbox) -> Options {
-    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
     let mut options = Options::new(authority);
     options.concurrency = 4;
     options.timeout = Duration::from_secs(5);
@@ -507,7 +509,8 @@ async fn connection_errors_are_retried_then_reported() {
         .unwrap()
         .port();
     let authority =
-        verify::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global).unwrap();
+        consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+            .unwrap();
     let mut opts = Options::new(authority);
     opts.retries = 2;
     opts.backoff_base = Duration::from_millis(10);
@@ -740,7 +743,8 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         "    domains: [fabrikam.onmicrosoft.com]\n",
     )))
     .await;
-    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
     let policy = RetryPolicy {
         timeout: Duration::from_secs(5),
         ..RetryPolicy::default()
@@ -772,7 +776,7 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
     .await
     .unwrap_err();
     sandbox.shutdown().await;
-    assert_eq!(err.status(), Status::CredentialRejected);
+    assert_eq!(err.kind, auth::Kind::CredentialRejected);
     assert!(err.to_string().starts_with("AADSTS7000215: "), "{err}");
 }
 

@@ -7,26 +7,25 @@
 mod assess;
 pub mod report;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use secrecy::{ExposeSecret as _, SecretString};
-use url::{Host, Url};
+use url::Url;
 
-use crate::auth::{Gate, RetryPolicy, TokenClient, TokenError};
-use crate::cloud::Cloud;
 use crate::consent::LinkStyle;
+use crate::entra::{Kind, TokenClient, TokenError};
+use crate::http::{Gate, RetryPolicy};
 use crate::jwt;
 use crate::model::Manifest;
 
-pub use assess::ApiOutcome;
+pub use assess::{ApiOutcome, assess};
 pub use report::{Report, Status};
 
 /// How `verify` runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Where tokens are requested (see [`authority_host`]).
+    /// Where tokens are requested (see [`crate::cloud::authority_host`]).
     pub authority_host: Url,
     /// Token requests in flight at most.
     pub concurrency: usize,
@@ -87,80 +86,14 @@ pub enum VerifyError {
         suggestion: Option<String>,
     },
     /// `--authority-host` is not a URL consentry will send a secret to.
-    #[error("--authority-host `{input}`: {reason}")]
-    Authority {
-        /// The value as given.
-        input: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    Authority(#[from] crate::cloud::AuthorityError),
     /// `--concurrency 0`.
     #[error("--concurrency must be at least 1")]
     Concurrency,
     /// The HTTP client could not be built.
     #[error(transparent)]
-    Client(#[from] TokenError),
-}
-
-/// Whether `url`'s host is loopback: 127.0.0.0/8, ::1 or `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
-/// The authority to request tokens from: `input` (`--authority-host`), or the cloud's login host.
-/// `https://` always; `http://` only for loopback hosts, so a secret never crosses a network in
-/// the clear. No credentials, query or fragment.
-pub fn authority_host(input: Option<&str>, cloud: Cloud) -> Result<Url, VerifyError> {
-    let text = input.map(str::trim).unwrap_or(cloud.authority_host());
-    let parsed = Url::parse(text);
-    // A password someone put in the URL must not come back in the error message.
-    let shown = match &parsed {
-        Ok(url) if url.password().is_some() => {
-            let mut redacted = url.clone();
-            let _ = redacted.set_password(Some("***"));
-            redacted.to_string()
-        }
-        Ok(_) => text.to_owned(),
-        // Unparseable: anything before an `@` may be a password; show only what follows it.
-        Err(_) => match text.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => text.to_owned(),
-        },
-    };
-    let refuse = |reason: &str| VerifyError::Authority {
-        input: shown.clone(),
-        reason: reason.to_owned(),
-    };
-    let url = parsed.map_err(|e| refuse(&format!("not a URL ({e})")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(refuse(
-                "plain http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
-            ));
-        }
-        _ => {
-            return Err(refuse(
-                "only https:// URLs (or http:// on loopback) are accepted",
-            ));
-        }
-    }
-    if url.host().is_none() {
-        return Err(refuse("the URL has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse("the URL must not carry a user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(refuse("the URL must not carry a query or fragment"));
-    }
-    Ok(url)
+    Client(#[from] crate::http::ClientError),
 }
 
 /// Progress of a run, counted in tenants. The CLI draws a bar on a terminal; tests count.
@@ -230,7 +163,7 @@ pub async fn run(
         return Err(VerifyError::Concurrency);
     }
     let selected = select(manifest, &options.tenants)?;
-    let http = crate::auth::http_client(&options.authority_host)?;
+    let http = crate::http::client(&options.authority_host)?;
     let client = TokenClient::new(
         http,
         options.authority_host.clone(),
@@ -311,12 +244,13 @@ pub async fn run(
         (0..selected.len()).map(|_| Vec::new()).collect();
     for ((slot, ai), outcome) in jobs.into_iter().zip(outcomes) {
         // Every job yields exactly once; a hole would be a bug, reported rather than panicking.
-        let outcome = outcome.unwrap_or(ApiOutcome::Failed(TokenError::Client(
-            "internal: no result for this request".to_owned(),
+        let outcome = outcome.unwrap_or(ApiOutcome::Failed(TokenError::new(
+            Kind::Setup,
+            "internal: no result for this request",
         )));
         per_tenant[slot].push((ai, outcome));
     }
-    Ok(assess::report(
+    Ok(assess(
         manifest,
         &selected,
         per_tenant,
@@ -327,7 +261,7 @@ pub async fn run(
 
 /// Turns a token (or the failure to get one) into what verify needs from it; the token is dropped.
 fn read_token(
-    result: Result<crate::auth::AccessToken, TokenError>,
+    result: Result<crate::entra::AccessToken, TokenError>,
     expected: &jwt::Expected<'_>,
 ) -> ApiOutcome {
     let token = match result {
@@ -356,45 +290,5 @@ fn read_token(
         Err(e) => ApiOutcome::Invalid {
             message: format!("the access token is not a readable JWT: {e}"),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authority_host_rules() {
-        assert_eq!(
-            authority_host(None, Cloud::GccHigh).unwrap().as_str(),
-            "https://login.microsoftonline.us/"
-        );
-        for ok in [
-            "http://127.0.0.1:8080",
-            "http://127.9.9.9",
-            "http://[::1]:1",
-            "http://LOCALHOST:3000/",
-            "https://login.example.test/prefix",
-        ] {
-            assert!(authority_host(Some(ok), Cloud::Global).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://login.microsoftonline.com",
-            "http://10.0.0.1",
-            "http://localhost.evil.test",
-            "ftp://127.0.0.1",
-            "https://user:pw@login.microsoftonline.com",
-            "https://user:pw@login.microsoftonline.com:badport",
-            "https://login.microsoftonline.com/?x=1",
-            "not a url",
-        ] {
-            let err = authority_host(Some(bad), Cloud::Global).unwrap_err();
-            assert!(matches!(err, VerifyError::Authority { .. }), "{bad}");
-            assert!(!err.to_string().contains("pw@"), "{err}");
-        }
-        let err = authority_host(Some("http://example.com"), Cloud::Global)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("loopback"), "{err}");
     }
 }

@@ -1,16 +1,13 @@
-//! What a token endpoint's answer means (reference §4): a token, a final status for the tenant, or
-//! "try again". Pure functions over the HTTP status and body, so every case is unit-tested.
+//! What a token endpoint's answer means (reference §4): a token, a final failure of some [`Kind`],
+//! or "try again". Pure functions over the HTTP status and body, so every case is unit-tested.
 
 use serde::Deserialize;
 use serde_json::Value;
-use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::aadsts::{self, Disposition};
-use crate::verify::report::{EntraError, Status};
-
-use super::AccessToken;
+use super::aadsts::{self, Disposition};
+use super::{AccessToken, Kind, TokenError};
 
 /// The longest excerpt of an unexpected body kept in a report.
 const MAX_EXCERPT: usize = 200;
@@ -111,10 +108,10 @@ pub(crate) fn parse_success(body: &str, content_type: &str) -> Result<AccessToke
 /// What a failed answer means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
-    /// Retry, or report this status.
+    /// Retry, or final.
     pub disposition: Disposition,
-    /// What Entra said, for the report.
-    pub detail: EntraError,
+    /// What Entra said, and its kind (for a retry, the kind it has if retries run out).
+    pub error: TokenError,
 }
 
 /// The first line of an `error_description`: Entra separates the trace/correlation/timestamp
@@ -161,21 +158,19 @@ fn transient(http_status: u16) -> bool {
 /// becomes `error` with the body's first line.
 pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
     let Some(parsed) = ErrorBody::parse(body) else {
-        return Failure {
-            disposition: if transient(http_status) {
-                Disposition::Retry
-            } else {
-                Disposition::Final(Status::Error)
-            },
-            detail: EntraError {
-                code: None,
-                error: "unexpected_response".to_owned(),
-                message: format!("HTTP {http_status}, not an OAuth error: {}", excerpt(body)),
-                trace_id: None,
-                correlation_id: None,
-                http_status: Some(http_status),
-            },
+        let (disposition, kind) = if http_status == 429 {
+            (Disposition::Retry, Kind::Throttled)
+        } else if transient(http_status) {
+            (Disposition::Retry, Kind::Transient)
+        } else {
+            (Disposition::Final(Kind::Protocol), Kind::Protocol)
         };
+        let mut error = TokenError::new(
+            kind,
+            format!("HTTP {http_status}, not an OAuth error: {}", excerpt(body)),
+        );
+        error.http_status = Some(http_status);
+        return Failure { disposition, error };
     };
     let description = parsed.error_description.as_deref().unwrap_or("");
     let (prefix_code, message) = split_code(first_line(description));
@@ -191,9 +186,17 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
         None if transient(http_status) || error == "temporarily_unavailable" => Disposition::Retry,
         // Without a code we know, `invalid_client` still means the credential (HTTP 401).
         None if code.is_none() && error == "invalid_client" => {
-            Disposition::Final(Status::CredentialRejected)
+            Disposition::Final(Kind::CredentialRejected)
         }
-        None => Disposition::Final(Status::Error),
+        None => Disposition::Final(Kind::Other),
+    };
+    let kind = match disposition {
+        Disposition::Final(kind) => kind,
+        // 90055 is throttling and 50196 a request loop: both mean "slower"; the rest are faults.
+        Disposition::Retry if http_status == 429 || matches!(code, Some(90055 | 50196)) => {
+            Kind::Throttled
+        }
+        Disposition::Retry => Kind::Transient,
     };
     let message = if message.is_empty() {
         format!("HTTP {http_status}, {error}")
@@ -202,21 +205,18 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
     };
     Failure {
         disposition,
-        detail: EntraError {
-            code: code.map(|c| format!("AADSTS{c}")),
-            error,
+        error: TokenError {
+            kind,
+            code,
+            error: Some(error),
             message,
             trace_id: parsed.trace_id,
             correlation_id: parsed.correlation_id,
             http_status: Some(http_status),
+            request_id: None,
+            attempts: 0,
         },
     }
-}
-
-/// Extracts a usable `Retry-After`, if the answer carried one.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    super::backoff::parse_retry_after(value, chrono::Utc::now())
 }
 
 #[cfg(test)]
@@ -232,28 +232,25 @@ mod tests {
     #[test]
     fn reference_error_body_is_not_consented_with_ids_kept() {
         let f = classify_error(400, REFERENCE_BODY);
-        assert_eq!(f.disposition, Disposition::Final(Status::NotConsented));
-        assert_eq!(f.detail.code.as_deref(), Some("AADSTS700016"));
-        assert_eq!(f.detail.error, "unauthorized_client");
+        assert_eq!(f.disposition, Disposition::Final(Kind::NotConsented));
+        assert_eq!(f.error.code_name().as_deref(), Some("AADSTS700016"));
+        assert_eq!(f.error.error.as_deref(), Some("unauthorized_client"));
         assert_eq!(
-            f.detail.message,
+            f.error.message,
             "Application with identifier 'x' was not found in the directory 'Fabrikam'. This can happen if the application has not been installed."
         );
-        assert_eq!(f.detail.trace_id.as_deref(), Some("0c1d"));
-        assert_eq!(f.detail.correlation_id.as_deref(), Some("9e8f"));
-        assert_eq!(f.detail.http_status, Some(400));
+        assert_eq!(f.error.trace_id.as_deref(), Some("0c1d"));
+        assert_eq!(f.error.correlation_id.as_deref(), Some("9e8f"));
+        assert_eq!(f.error.http_status, Some(400));
     }
 
     #[test]
     fn odd_field_shapes_lose_the_field_not_the_classification() {
         let odd = r#"{"error":null,"error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":null,"trace_id":7}"#;
         let f = classify_error(401, odd);
-        assert_eq!(
-            f.disposition,
-            Disposition::Final(Status::CredentialRejected)
-        );
-        assert_eq!(f.detail.code.as_deref(), Some("AADSTS7000215"));
-        assert_eq!(f.detail.trace_id, None);
+        assert_eq!(f.disposition, Disposition::Final(Kind::CredentialRejected));
+        assert_eq!(f.error.code_name().as_deref(), Some("AADSTS7000215"));
+        assert_eq!(f.error.trace_id, None);
     }
 
     #[test]
@@ -272,23 +269,20 @@ mod tests {
     fn falls_back_to_description_prefix_then_error_field() {
         let spaces = r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found. Trace ID: 1 Correlation ID: 2 Timestamp: 3"}"#;
         let f = classify_error(400, spaces);
-        assert_eq!(f.disposition, Disposition::Final(Status::TenantNotFound));
-        assert_eq!(f.detail.code.as_deref(), Some("AADSTS90002"));
-        assert_eq!(f.detail.message, "Tenant 'x' not found.");
+        assert_eq!(f.disposition, Disposition::Final(Kind::TenantNotFound));
+        assert_eq!(f.error.code_name().as_deref(), Some("AADSTS90002"));
+        assert_eq!(f.error.message, "Tenant 'x' not found.");
 
         let bare = r#"{"error":"invalid_client","error_description":"bad secret"}"#;
         let f = classify_error(401, bare);
-        assert_eq!(
-            f.disposition,
-            Disposition::Final(Status::CredentialRejected)
-        );
-        assert_eq!(f.detail.code, None);
+        assert_eq!(f.disposition, Disposition::Final(Kind::CredentialRejected));
+        assert_eq!(f.error.code, None);
 
         let codes_win =
             r#"{"error":"x","error_description":"AADSTS90002: no","error_codes":[7000215]}"#;
         assert_eq!(
             classify_error(401, codes_win).disposition,
-            Disposition::Final(Status::CredentialRejected)
+            Disposition::Final(Kind::CredentialRejected)
         );
     }
 
@@ -298,10 +292,10 @@ mod tests {
             let body = format!(r#"{{"error":"temporarily_unavailable","error_codes":[{code}]}}"#);
             assert_eq!(classify_error(400, &body).disposition, Disposition::Retry);
         }
-        assert_eq!(
-            classify_error(429, "Too Many Requests").disposition,
-            Disposition::Retry
-        );
+        let throttled = classify_error(429, "Too Many Requests");
+        assert_eq!(throttled.disposition, Disposition::Retry);
+        assert_eq!(throttled.error.kind, Kind::Throttled);
+        assert_eq!(classify_error(503, "<html>").error.kind, Kind::Transient);
         assert_eq!(
             classify_error(503, "<html>").disposition,
             Disposition::Retry
@@ -316,36 +310,38 @@ mod tests {
     fn unknown_codes_and_garbage_are_errors_with_raw_detail() {
         let body = r#"{"error":"invalid_request","error_description":"AADSTS9999999: Something new.\r\nTrace ID: t","error_codes":[9999999]}"#;
         let f = classify_error(400, body);
-        assert_eq!(f.disposition, Disposition::Final(Status::Error));
-        assert_eq!(f.detail.code.as_deref(), Some("AADSTS9999999"));
-        assert_eq!(f.detail.message, "Something new.");
+        assert_eq!(f.disposition, Disposition::Final(Kind::Other));
+        assert_eq!(f.error.code_name().as_deref(), Some("AADSTS9999999"));
+        assert_eq!(f.error.message, "Something new.");
 
         let f = classify_error(400, "\n  <html><body>Bad gateway</body></html>\nmore");
-        assert_eq!(f.disposition, Disposition::Final(Status::Error));
-        assert_eq!(f.detail.code, None);
-        assert_eq!(f.detail.error, "unexpected_response");
+        assert_eq!(f.disposition, Disposition::Final(Kind::Protocol));
+        assert_eq!(f.error.code, None);
+        assert_eq!(f.error.error, None);
         assert_eq!(
-            f.detail.message,
+            f.error.message,
             "HTTP 400, not an OAuth error: <html><body>Bad gateway</body></html>"
         );
         let long = "x".repeat(1000);
-        assert!(classify_error(400, &long).detail.message.chars().count() < 260);
+        assert!(classify_error(400, &long).error.message.chars().count() < 260);
         assert!(
             classify_error(400, "")
-                .detail
+                .error
                 .message
                 .ends_with("(empty body)")
         );
         // Odd shapes of JSON never panic.
+        for odd in ["[]", "null"] {
+            let f = classify_error(400, odd);
+            assert_eq!(f.disposition, Disposition::Final(Kind::Protocol), "{odd}");
+        }
         for odd in [
-            "[]",
-            "null",
             r#"{"error_codes":"x"}"#,
             r#"{"error_codes":[-1]}"#,
             "{\"error_description\":\"AADSTS\"}",
         ] {
             let f = classify_error(400, odd);
-            assert_eq!(f.disposition, Disposition::Final(Status::Error), "{odd}");
+            assert_eq!(f.disposition, Disposition::Final(Kind::Other), "{odd}");
         }
     }
 
