@@ -998,3 +998,67 @@ async fn a_redirect_never_carries_the_secret_elsewhere() {
         "the redirect was followed"
     );
 }
+
+/// A tiny hostile token endpoint: answers every connection with `head` and then streams zeros
+/// until the client hangs up. Returns its authority and how many connections it accepted.
+async fn streaming_server(head: &'static str) -> (url::Url, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // 64 KiB chunks of a chunked body, forever (1 TB would take as long as the client
+                // keeps reading).
+                let chunk = format!("{:x}\r\n{}\r\n", 65536, "0".repeat(65536));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let authority =
+        consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+            .unwrap();
+    (authority, accepted)
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_at_the_cap_and_not_retried() {
+    capture();
+    for head in [
+        // Streamed: the cap is found while reading.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        // Announced: refused before reading.
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 1099511627776\r\n\r\n",
+    ] {
+        let (authority, accepted) = streaming_server(head).await;
+        let mut opts = Options::new(authority);
+        opts.retries = 3;
+        opts.backoff_base = Duration::from_millis(10);
+        let manifest = manifest(vec![tenant("Firehose", &guid(1), MDE_ONLY)]);
+        let started = Instant::now();
+        let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        assert_eq!(tenant.status, Status::Error, "{head}");
+        let error = tenant.error.as_ref().unwrap();
+        assert_eq!(error.error, "response_too_large", "{head}");
+        assert!(
+            error.message.starts_with("response too large"),
+            "{}",
+            error.message
+        );
+        assert!(tenant.hint.as_deref().unwrap().contains("1 MiB"));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "not retried: {head}");
+        // Liveness, not speed: reading the whole body would never end.
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+}
