@@ -1062,3 +1062,71 @@ async fn an_endless_body_is_cut_off_at_the_cap_and_not_retried() {
         assert!(started.elapsed() < Duration::from_secs(60));
     }
 }
+
+/// A tiny token endpoint that answers every request with `body` (HTTP 200, JSON).
+async fn fixed_server(body: String) -> url::Url {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn roles_that_are_not_an_array_of_strings_are_invalid_token() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    for (roles, got) in [
+        (serde_json::json!(MACHINE), "a string"),
+        (serde_json::json!(42), "a number"),
+        (serde_json::json!({}), "an object"),
+        (
+            serde_json::json!([MACHINE, null]),
+            "an array whose entry 2 is null",
+        ),
+        (
+            serde_json::json!([[MACHINE]]),
+            "an array whose entry 1 is an array",
+        ),
+    ] {
+        let claims = serde_json::json!({"aud": MDE, "tid": guid(1), "appid": CLIENT,
+            "exp": chrono::Utc::now().timestamp() + 3600, "roles": roles});
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": "RS256"})),
+            b64(claims)
+        );
+        let authority = fixed_server(format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{token}"}}"#
+        ))
+        .await;
+        let manifest = manifest(vec![tenant("Odd", &guid(1), MDE_ONLY)]);
+        let report = verify::run(&manifest, &secret(), &Options::new(authority), &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        assert_eq!(tenant.status, Status::InvalidToken, "{roles}");
+        let error = tenant.error.as_ref().unwrap();
+        assert_eq!(
+            error.message,
+            format!("claim `roles`: expected an array of strings, got {got}")
+        );
+        assert!(tenant.apis[0].granted.is_empty());
+    }
+}
