@@ -16,7 +16,7 @@ use crate::model::Manifest;
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
 use crate::{
-    aadsts, auth, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify,
+    aadsts, auth, catalog, credential, demo, jwt, output, plan, report, sandbox, validate, verify,
 };
 
 /// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
@@ -485,10 +485,9 @@ fn online_setup(
 
 fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    secret::load(&manifest.app.credential, dir, |name| {
-        std::env::var(name).ok()
-    })
-    .map_err(|e| fail(Exit::Usage, e))
+    let crate::model::Credential::ClientSecret(source) = &manifest.app.credential;
+    credential::read_secret(source, dir, &|name| std::env::var(name).ok())
+        .map_err(|e| fail(Exit::Usage, e))
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and the run is long enough.
