@@ -485,9 +485,22 @@ fn online_setup(
 
 fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    let crate::model::Credential::ClientSecret(source) = &manifest.app.credential;
-    credential::read_secret(source, dir, &|name| std::env::var(name).ok())
-        .map_err(|e| fail(Exit::Usage, e))
+    let env = |name: &str| std::env::var(name).ok();
+    match &manifest.app.credential {
+        crate::model::Credential::ClientSecret(source) => {
+            credential::read_secret(source, dir, &env).map_err(|e| fail(Exit::Usage, e))
+        }
+        other => {
+            // Loading checks the certificate or federated source (exit 2 with the fix); the token
+            // client takes an AppCredential once the token-client branch is merged.
+            credential::AppCredential::load(other, &manifest.app.client_id, dir, &env)
+                .map_err(|e| fail(Exit::Usage, e))?;
+            Err(fail(
+                Exit::Usage,
+                "this build's token client sends client secrets only; certificate and federated credentials are loaded and checked but not yet sent",
+            ))
+        }
+    }
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and the run is long enough.

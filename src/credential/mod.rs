@@ -15,7 +15,9 @@
 //! it never reaches a log, a report or a panic; errors name the *source* (a variable, a file),
 //! never the value.
 
+mod certificate;
 mod error;
+mod federated;
 mod secret;
 
 use std::path::Path;
@@ -24,8 +26,15 @@ use serde::{Deserialize, Serialize};
 
 pub use secrecy::{ExposeSecret, SecretString};
 
+pub use self::certificate::{ASSERTION_LIFETIME_SECS, EXPIRY_WARNING_SECS, x5t_from_hex};
 pub use self::error::{CredentialError, Phase};
-pub use self::secret::read_secret;
+pub use self::federated::{
+    AUDIENCE, GITHUB_TOKEN_ENV, GITHUB_URL_ENV, KUBERNETES_ENV, MAX_FETCH_BYTES, MIN_LIFE_SECS,
+};
+pub use self::secret::{MAX_CREDENTIAL_BYTES, read_secret};
+
+use self::certificate::Certificate;
+use self::federated::Federated;
 
 use crate::model;
 
@@ -44,6 +53,14 @@ enum Kind {
     Secret {
         secret: SecretString,
         source: Option<&'static str>,
+    },
+    Certificate {
+        certificate: Box<Certificate>,
+        client_id: String,
+        source: &'static str,
+    },
+    Federated {
+        federated: Federated,
     },
 }
 
@@ -146,11 +163,18 @@ impl AppCredential {
         manifest_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<AppCredential, CredentialError> {
-        let _ = client_id;
         let kind = match credential {
             model::Credential::ClientSecret(source) => Kind::Secret {
                 secret: read_secret(source, manifest_dir, env)?,
                 source: Some(source_name(source)),
+            },
+            model::Credential::Certificate(spec) => Kind::Certificate {
+                certificate: Box::new(load_certificate(spec, manifest_dir, env, unix_now())?),
+                client_id: client_id.to_owned(),
+                source: source_name(&spec.source),
+            },
+            model::Credential::Federated(source) => Kind::Federated {
+                federated: Federated::load(source, manifest_dir, env, unix_now())?,
             },
         };
         Ok(AppCredential {
@@ -160,36 +184,122 @@ impl AppCredential {
 
     /// What to send with a token request to `token_url` (the exact URL the request goes to: a
     /// certificate's assertion names it as its audience). `http` is used only by a federated
-    /// credential that fetches its external token (GitHub Actions).
+    /// credential that fetches its external token (GitHub Actions). A certificate signs a fresh
+    /// assertion (new `jti`) on every call: call it once per request, retries included.
     pub async fn client_auth(
         &self,
         http: &reqwest::Client,
         token_url: &url::Url,
     ) -> Result<ClientAuth, CredentialError> {
-        let _ = (http, token_url);
         match &*self.inner {
             Kind::Secret { secret, .. } => Ok(ClientAuth::Secret(secret.clone())),
+            Kind::Certificate {
+                certificate,
+                client_id,
+                ..
+            } => certificate
+                .assertion(client_id, token_url.as_str(), unix_now())
+                .map(ClientAuth::Assertion),
+            Kind::Federated { federated } => federated
+                .token(http, unix_now())
+                .await
+                .map(ClientAuth::Assertion),
         }
     }
 
     /// The credential's kind, thumbprint and source, for reports.
     pub fn info(&self) -> CredentialInfo {
+        let mut info = CredentialInfo {
+            kind: CredentialKind::ClientSecret,
+            thumbprint: None,
+            thumbprint_sha256: None,
+            algorithm: None,
+            not_after: None,
+            source: None,
+        };
         match &*self.inner {
-            Kind::Secret { source, .. } => CredentialInfo {
-                kind: CredentialKind::ClientSecret,
-                thumbprint: None,
-                thumbprint_sha256: None,
-                algorithm: None,
-                not_after: None,
-                source: source.map(str::to_owned),
-            },
+            Kind::Secret { source, .. } => info.source = source.map(str::to_owned),
+            Kind::Certificate {
+                certificate,
+                source,
+                ..
+            } => {
+                info.kind = CredentialKind::Certificate;
+                info.thumbprint = Some(certificate.thumbprint_sha1());
+                info.thumbprint_sha256 = Some(certificate.thumbprint_sha256());
+                info.algorithm = Some(certificate.signing().alg().to_owned());
+                info.not_after = chrono::DateTime::from_timestamp(certificate.not_after(), 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                info.source = Some((*source).to_owned());
+            }
+            Kind::Federated { federated } => {
+                info.kind = CredentialKind::Federated;
+                info.source = Some(federated.source_name().to_owned());
+            }
         }
+        info
     }
 
     /// Things worth telling the user that do not stop the run (a certificate about to expire).
     pub fn warnings(&self) -> Vec<String> {
-        Vec::new()
+        match &*self.inner {
+            Kind::Certificate { certificate, .. } => {
+                certificate.expiry_warning(unix_now()).into_iter().collect()
+            }
+            Kind::Secret { .. } | Kind::Federated { .. } => Vec::new(),
+        }
     }
+
+    /// A certificate credential's subject and public DER (what the app registration holds), for
+    /// the sandbox demo that registers it. `None` for the other kinds.
+    pub fn certificate_der(&self) -> Option<(&str, &[u8])> {
+        match &*self.inner {
+            Kind::Certificate { certificate, .. } => {
+                Some((certificate.subject(), certificate.der()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Reads the certificate (and its password) and checks it at `now`.
+fn load_certificate(
+    spec: &model::CertificateSpec,
+    manifest_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    now: i64,
+) -> Result<Certificate, CredentialError> {
+    const WHAT: &str = "certificate";
+    let password = spec
+        .password
+        .as_ref()
+        .map(|source| secret::read_text(source, "certificate password", manifest_dir, env))
+        .transpose()?;
+    let (bytes, place) = match &spec.source {
+        model::SecretSource::File(path) => {
+            let path = secret::resolve(path, manifest_dir);
+            let bytes = secrecy::zeroize::Zeroizing::new(secret::read_bounded(&path, WHAT)?);
+            (bytes, format!("file {}", path.display()))
+        }
+        model::SecretSource::Env(name) => {
+            let value = secret::read_env(name, WHAT, env)?;
+            let place = format!("environment variable {name}");
+            let bytes =
+                certificate::env_bytes(&value).ok_or_else(|| CredentialError::Unreadable {
+                    place: place.clone(),
+                    reason: "it holds neither PEM text nor a base64 PFX".to_owned(),
+                })?;
+            (bytes, place)
+        }
+    };
+    Certificate::from_bytes(&bytes, password.as_ref(), spec.signing, place, now)
+}
+
+/// Unix seconds now (a clock before 1970 counts as 0: every check then fails safe).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn source_name(source: &model::SecretSource) -> &'static str {

@@ -72,28 +72,36 @@ pub fn read_secret(
     manifest_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SecretString, CredentialError> {
-    const WHAT: &str = "client secret";
+    read_text(source, "client secret", manifest_dir, env)
+}
+
+/// Reads a one-line secret (a client secret, a password), trailing newline trimmed.
+pub(crate) fn read_text(
+    source: &SecretSource,
+    what: &'static str,
+    manifest_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SecretString, CredentialError> {
     use secrecy::ExposeSecret as _;
     // CI secret stores often keep a trailing newline; Entra would reject it (AADSTS7000215).
     let trim = |text: &str| text.trim_end_matches(['\r', '\n']).to_owned();
     match source {
         SecretSource::Env(name) => {
-            let value = read_env(name, WHAT, env)?;
+            let value = read_env(name, what, env)?;
             Ok(SecretString::from(trim(value.expose_secret())))
         }
         SecretSource::File(path) => {
             let path = resolve(path, manifest_dir);
-            let bytes = read_bounded(&path, WHAT)?;
-            let text = String::from_utf8(bytes).map_err(|_| CredentialError::File {
-                what: WHAT,
+            let bytes = secrecy::zeroize::Zeroizing::new(read_bounded(&path, what)?);
+            let text = std::str::from_utf8(&bytes).map_err(|_| CredentialError::File {
+                what,
                 path: path.clone(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
             })?;
-            let value = SecretString::from(trim(&text));
-            drop(text);
+            let value = SecretString::from(trim(text));
             if value.expose_secret().is_empty() {
                 return Err(CredentialError::Empty {
-                    what: WHAT,
+                    what,
                     place: format!("file {}", path.display()),
                 });
             }
