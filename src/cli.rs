@@ -15,7 +15,9 @@ use crate::exit::{EXIT_CODES_HELP, Exit};
 use crate::model::Manifest;
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
-use crate::{aadsts, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify};
+use crate::{
+    aadsts, catalog, credential, demo, jwt, output, plan, report, sandbox, validate, verify,
+};
 
 /// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
 ///
@@ -469,24 +471,36 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 /// What every online command needs before its first request: where to send it (refused before
-/// anything is sent when not allowed), the secret, and a runtime. Any failure here is exit 2.
+/// anything is sent when not allowed), the app's credential (loaded and checked), and a runtime.
+/// Any failure here is exit 2.
 fn online_setup(
     manifest_path: &Path,
     manifest: &Manifest,
     authority: &AuthorityArg,
-) -> Result<(url::Url, SecretString, tokio::runtime::Runtime), Exit> {
+) -> Result<(url::Url, credential::AppCredential, tokio::runtime::Runtime), Exit> {
     let url = crate::cloud::authority_host(authority.authority_host.as_deref(), manifest.cloud)
         .map_err(|e| fail(Exit::Usage, e))?;
-    let secret = load_secret(manifest_path, manifest)?;
-    Ok((url, secret, runtime()?))
+    let credential = load_credential(manifest_path, manifest)?;
+    Ok((url, credential, runtime()?))
 }
 
-fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
+fn load_credential(
+    manifest_path: &Path,
+    manifest: &Manifest,
+) -> Result<credential::AppCredential, Exit> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    secret::load(&manifest.app.credential, dir, |name| {
-        std::env::var(name).ok()
-    })
-    .map_err(|e| fail(Exit::Usage, e))
+    let env = |name: &str| std::env::var(name).ok();
+    let loaded = credential::AppCredential::load(
+        &manifest.app.credential,
+        &manifest.app.client_id,
+        dir,
+        &env,
+    )
+    .map_err(|e| fail(Exit::Usage, e))?;
+    for warning in loaded.warnings() {
+        say(&format!("warning: {warning}"));
+    }
+    Ok(loaded)
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and the run is long enough.
@@ -542,14 +556,14 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
-    let (authority, secret, runtime) =
+    let (authority, credential, runtime) =
         match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
     let options = verify_options(args, authority);
     let bar = Bar::new(quiet);
-    let report = match runtime.block_on(verify::run(&manifest, &secret, &options, &bar)) {
+    let report = match runtime.block_on(verify::run(&manifest, &credential, &options, &bar)) {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
         // not happen.
@@ -630,7 +644,7 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             ),
         );
     };
-    let (authority, secret, runtime) =
+    let (authority, credential, runtime) =
         match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
@@ -645,7 +659,7 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
         tenant.id.as_str(),
         &api.resource,
         &manifest.app.client_id,
-        &secret,
+        &credential,
         policy,
     );
     match runtime.block_on(request) {

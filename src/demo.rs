@@ -59,7 +59,8 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
         max_retry_after: Duration::from_secs(2),
         ..verify::Options::new(authority)
     };
-    let result = verify::run(manifest, &secret, &options, &Silent).await;
+    let credential = crate::credential::AppCredential::from_secret(secret);
+    let result = verify::run(manifest, &credential, &options, &Silent).await;
     sandbox.shutdown().await;
     let report = result?;
 

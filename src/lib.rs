@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cloud;
 pub mod consent;
+pub mod credential;
 pub mod demo;
 pub mod entra;
 pub mod exit;

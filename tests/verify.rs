@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use consentry::cloud::Cloud;
+use consentry::credential::AppCredential;
 use consentry::entra as auth;
 use consentry::exit::Exit;
 use consentry::http::RetryPolicy;
@@ -131,6 +132,11 @@ fn granted(name: &str, id: &str, extra: &str) -> String {
     )
 }
 
+/// The credential verify signs in with: the secret the sandbox accepts.
+fn cred() -> AppCredential {
+    AppCredential::from_secret(secret())
+}
+
 fn secret() -> SecretString {
     SecretString::from(SECRET.to_owned())
 }
@@ -215,7 +221,7 @@ async fn every_status_in_one_run() {
         tenant("Lamna", &guid(10), BOTH),
         tenant("Relecloud", &guid(11), BOTH),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -302,9 +308,14 @@ async fn wrong_secret_stops_after_one_request_and_names_the_fix_for_every_tenant
     let mut opts = options(&sandbox);
     opts.concurrency = 8;
     let wrong = SecretString::from("not-the-secret".to_owned());
-    let report = verify::run(&manifest, &wrong, &opts, &NoProgress)
-        .await
-        .unwrap();
+    let report = verify::run(
+        &manifest,
+        &AppCredential::from_secret(wrong),
+        &opts,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         total_requests(&sandbox),
         1,
@@ -360,7 +371,7 @@ async fn throttling_is_retried_honouring_retry_after() {
         tenant("Text429", &guid(2), MDE_ONLY),
     ]);
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -399,7 +410,7 @@ async fn retry_after_is_capped_and_throttling_past_the_retries_is_an_error() {
     let mut opts = options(&sandbox);
     opts.max_retry_after = Duration::from_millis(200);
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -440,7 +451,7 @@ async fn server_errors_are_retried_then_reported() {
         tenant("Flaky", &guid(1), MDE_ONLY),
         tenant("Down", &guid(2), MDE_ONLY),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let counts = sandbox.requests_per_tenant();
@@ -473,7 +484,7 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
     opts.timeout = Duration::from_millis(300);
     opts.retries = 1;
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -515,7 +526,7 @@ async fn connection_errors_are_retried_then_reported() {
     opts.retries = 2;
     opts.backoff_base = Duration::from_millis(10);
     let manifest = manifest(vec![tenant("Nowhere", &guid(1), MDE_ONLY)]);
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let tenant = &report.tenants[0];
@@ -551,7 +562,7 @@ async fn every_lying_token_is_invalid_and_says_which_claim() {
             .map(|((name, _, _), n)| tenant(name, &guid(n), MDE_ONLY))
             .collect(),
     );
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -597,7 +608,7 @@ async fn tenant_filter_narrows_the_run_and_unknown_names_are_usage_errors() {
     );
     let mut opts = options(&sandbox);
     opts.tenants = vec!["Tenat 3".to_owned()];
-    let err = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let err = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap_err();
     assert!(matches!(err, VerifyError::UnknownTenant { .. }));
@@ -613,7 +624,7 @@ async fn tenant_filter_narrows_the_run_and_unknown_names_are_usage_errors() {
 
     // By id (any case) and by name (any case); the report keeps manifest order.
     opts.tenants = vec![guid(3).to_uppercase(), "tenant 1".to_owned()];
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let asked: Vec<String> = sandbox.requests_per_tenant().into_keys().collect();
@@ -645,7 +656,7 @@ async fn exit_codes_follow_the_contract() {
     ]);
     let mut opts = options(&sandbox);
     opts.tenants = vec!["Clean".to_owned(), "Generous".to_owned()];
-    let report = verify::run(&all, &secret(), &opts, &NoProgress)
+    let report = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     assert_eq!(
@@ -655,7 +666,7 @@ async fn exit_codes_follow_the_contract() {
     );
 
     opts.fail_on_extra = true;
-    let strict = verify::run(&all, &secret(), &opts, &NoProgress)
+    let strict = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     assert_eq!(strict.exit(), Exit::Findings);
@@ -669,7 +680,7 @@ async fn exit_codes_follow_the_contract() {
 
     opts.fail_on_extra = false;
     opts.tenants = vec!["Clean".to_owned(), "Unconsented".to_owned()];
-    let gaps = verify::run(&all, &secret(), &opts, &NoProgress)
+    let gaps = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -714,7 +725,7 @@ async fn concurrency_cap_is_respected_and_progress_counts_tenants() {
         opts.concurrency = width;
         let progress = Counting::default();
         let started = Instant::now();
-        let report = verify::run(&manifest, &secret(), &opts, &progress)
+        let report = verify::run(&manifest, &cred(), &opts, &progress)
             .await
             .unwrap();
         timings.insert(width, started.elapsed());
@@ -754,7 +765,7 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         "fabrikam.onmicrosoft.com",
         MDE,
         CLIENT,
-        &secret(),
+        &cred(),
         policy,
     )
     .await
@@ -770,7 +781,7 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         &guid(1),
         MDE,
         CLIENT,
-        &SecretString::from("x".to_owned()),
+        &AppCredential::from_secret(SecretString::from("x".to_owned())),
         policy,
     )
     .await
@@ -828,12 +839,12 @@ async fn the_secret_and_tokens_reach_no_log_report_or_error() {
         tenant("Adatum", &guid(3), BOTH),
         tenant("Lamna", &guid(4), BOTH),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let wrong = verify::run(
         &manifest,
-        &SecretString::from(format!("{SECRET}-wrong")),
+        &AppCredential::from_secret(SecretString::from(format!("{SECRET}-wrong"))),
         &options(&sandbox),
         &NoProgress,
     )
@@ -987,7 +998,7 @@ async fn a_redirect_never_carries_the_secret_elsewhere() {
         &guid(1),
         "https://api.securitycenter.microsoft.com",
         CLIENT,
-        &secret(),
+        &cred(),
         policy,
     )
     .await;
@@ -1044,7 +1055,7 @@ async fn an_endless_body_is_cut_off_at_the_cap_and_not_retried() {
         opts.backoff_base = Duration::from_millis(10);
         let manifest = manifest(vec![tenant("Firehose", &guid(1), MDE_ONLY)]);
         let started = Instant::now();
-        let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+        let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
             .await
             .unwrap();
         let tenant = &report.tenants[0];
@@ -1117,7 +1128,7 @@ async fn roles_that_are_not_an_array_of_strings_are_invalid_token() {
         ))
         .await;
         let manifest = manifest(vec![tenant("Odd", &guid(1), MDE_ONLY)]);
-        let report = verify::run(&manifest, &secret(), &Options::new(authority), &NoProgress)
+        let report = verify::run(&manifest, &cred(), &Options::new(authority), &NoProgress)
             .await
             .unwrap();
         let tenant = &report.tenants[0];

@@ -4,15 +4,19 @@
 //! code and Entra's ids. Callers (`verify`, `consentry token`) map kinds to their own vocabulary;
 //! this module imports none of theirs.
 //!
-//! The client secret leaves its [`SecretString`] only to be written into a form body, and tokens
-//! are wrapped the moment they are parsed: neither reaches a log, an error or Debug. Bodies are
+//! The app authenticates through one [`AppCredential`], the only code that knows secrets, keys and
+//! assertions: it hands each attempt the form fields to send (a fresh assertion per attempt, as
+//! assertions are single-use). Tokens are wrapped the moment they are parsed: neither a credential
+//! nor a token reaches a log, an error or Debug. Bodies are
 //! read through [`crate::http::read_body`], capped at [`crate::http::MAX_BODY`].
 
 pub mod aadsts;
 mod classify;
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use url::Url;
+
+use crate::credential::AppCredential;
 
 use crate::http::{self, AttemptInfo, BodyError, Gate, GaveUp, RetryPolicy, Step};
 use aadsts::Disposition;
@@ -179,7 +183,7 @@ pub struct TokenClient {
     http: reqwest::Client,
     authority: Url,
     client_id: String,
-    secret: SecretString,
+    credential: AppCredential,
     policy: RetryPolicy,
 }
 
@@ -189,14 +193,14 @@ impl TokenClient {
         http: reqwest::Client,
         authority: Url,
         client_id: &str,
-        secret: SecretString,
+        credential: AppCredential,
         policy: RetryPolicy,
     ) -> Self {
         TokenClient {
             http,
             authority,
             client_id: client_id.to_owned(),
-            secret,
+            credential,
             policy,
         }
     }
@@ -252,12 +256,28 @@ impl TokenClient {
         scope: &str,
         info: &AttemptInfo,
     ) -> Step<AccessToken, TokenError> {
-        let form = [
+        let with_id = |mut e: TokenError| {
+            e.request_id = Some(info.request_id.clone());
+            e
+        };
+        // Asked per attempt: a certificate signs a fresh assertion (new `jti`) each time, and a
+        // federated token is re-read before it runs out.
+        let auth = match self.credential.client_auth(&self.http, url).await {
+            Ok(auth) => auth,
+            // Nothing can be sent without the credential: like a rejected one, it stops the run.
+            Err(e) => {
+                return Step::Done(Err(TokenError::new(
+                    Kind::CredentialRejected,
+                    format!("the app's credential could not be used: {e}"),
+                )));
+            }
+        };
+        let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose_secret()),
             ("scope", scope),
         ];
+        form.extend(auth.form_fields());
         let sent = self
             .http
             .post(url.clone())
@@ -266,10 +286,6 @@ impl TokenClient {
             .form(&form)
             .send()
             .await;
-        let with_id = |mut e: TokenError| {
-            e.request_id = Some(info.request_id.clone());
-            e
-        };
         let response = match sent {
             Ok(response) => response,
             Err(e) => return self.transport(&e).map_err_again(with_id),
@@ -363,13 +379,19 @@ pub async fn fetch_token(
     tenant: &str,
     resource: &str,
     client_id: &str,
-    secret: &SecretString,
+    credential: &AppCredential,
     policy: RetryPolicy,
 ) -> Result<AccessToken, TokenError> {
     let http = http::client(authority)?;
-    TokenClient::new(http, authority.clone(), client_id, secret.clone(), policy)
-        .request(tenant, resource, None)
-        .await
+    TokenClient::new(
+        http,
+        authority.clone(),
+        client_id,
+        credential.clone(),
+        policy,
+    )
+    .request(tenant, resource, None)
+    .await
 }
 
 #[cfg(test)]

@@ -378,6 +378,8 @@ pub fn assess(
         },
         cloud: manifest.cloud,
         fail_on_extra: options.fail_on_extra,
+        // Known to the caller that signed in, not to the assessment.
+        credential: None,
         summary: summary(&tenants),
         tenants,
     }

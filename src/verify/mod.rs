@@ -10,10 +10,11 @@ pub mod report;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use url::Url;
 
 use crate::consent::LinkStyle;
+use crate::credential::AppCredential;
 use crate::entra::{Kind, TokenClient, TokenError};
 use crate::http::{Gate, RetryPolicy};
 use crate::jwt;
@@ -155,7 +156,7 @@ fn select(manifest: &Manifest, filters: &[String]) -> Result<Vec<usize>, VerifyE
 /// the report.
 pub async fn run(
     manifest: &Manifest,
-    secret: &SecretString,
+    credential: &AppCredential,
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
@@ -168,7 +169,7 @@ pub async fn run(
         http,
         options.authority_host.clone(),
         &manifest.app.client_id,
-        secret.clone(),
+        credential.clone(),
         options.retry_policy(),
     );
     let gate = Gate::new(options.concurrency);
@@ -250,13 +251,9 @@ pub async fn run(
         )));
         per_tenant[slot].push((ai, outcome));
     }
-    Ok(assess(
-        manifest,
-        &selected,
-        per_tenant,
-        options,
-        chrono::Utc::now(),
-    ))
+    let mut report = assess(manifest, &selected, per_tenant, options, chrono::Utc::now());
+    report.credential = Some(credential.info());
+    Ok(report)
 }
 
 /// Turns a token (or the failure to get one) into what verify needs from it; the token is dropped.

@@ -25,6 +25,9 @@ pub struct Report {
     /// Whether extra roles counted as findings (`--fail-on-extra`).
     #[serde(default)]
     pub fail_on_extra: bool,
+    /// The credential the app signed in with (kind, certificate thumbprint), for audits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<crate::credential::CredentialInfo>,
     /// Counts over all tenants.
     pub summary: Summary,
     /// One entry per tenant checked, in manifest order.
