@@ -143,10 +143,44 @@ fn excerpt(text: &str) -> String {
         None => "(empty body)".to_owned(),
         Some(line) if line.chars().count() > MAX_EXCERPT => {
             let cut: String = line.chars().take(MAX_EXCERPT).collect();
-            format!("{cut}…")
+            format!("{}…", hide_tokens(&cut))
         }
-        Some(line) => line.to_owned(),
+        Some(line) => hide_tokens(line),
     }
+}
+
+/// What a hostile server echoes (a token, an assertion) must not reach a report: every run of
+/// base64url-and-dot characters that holds `eyJ` (the start of any base64url JSON object, so of
+/// every JWT) is replaced.
+fn hide_tokens(text: &str) -> String {
+    if !text.contains("eyJ") {
+        return text.to_owned();
+    }
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.contains("eyJ") {
+            out.push_str("[token hidden]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_token_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+fn hide(field: Option<String>) -> Option<String> {
+    field.map(|f| hide_tokens(&f))
 }
 
 fn transient(http_status: u16) -> bool {
@@ -180,7 +214,10 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
         _ => None,
     });
     let code = listed.or(prefix_code);
-    let error = parsed.error.unwrap_or_else(|| "unknown_error".to_owned());
+    let error = parsed
+        .error
+        .map(|e| hide_tokens(&e))
+        .unwrap_or_else(|| "unknown_error".to_owned());
     let disposition = match code.and_then(aadsts::lookup_number) {
         Some(entry) => entry.disposition,
         None if transient(http_status) || error == "temporarily_unavailable" => Disposition::Retry,
@@ -201,7 +238,7 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
     let message = if message.is_empty() {
         format!("HTTP {http_status}, {error}")
     } else {
-        message.to_owned()
+        hide_tokens(message)
     };
     Failure {
         disposition,
@@ -210,8 +247,8 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
             code,
             error: Some(error),
             message,
-            trace_id: parsed.trace_id,
-            correlation_id: parsed.correlation_id,
+            trace_id: hide(parsed.trace_id),
+            correlation_id: hide(parsed.correlation_id),
             http_status: Some(http_status),
             request_id: None,
             attempts: 0,
@@ -346,6 +383,19 @@ mod tests {
     }
 
     #[test]
+    fn echoed_tokens_are_hidden() {
+        let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: bad client_assertion eyJa.eyJb.c2ln given","trace_id":"eyJx"}"#;
+        let f = classify_error(401, body);
+        assert_eq!(f.error.message, "bad client_assertion [token hidden] given");
+        assert_eq!(f.error.trace_id.as_deref(), Some("[token hidden]"));
+        let f = classify_error(502, "upstream said: token=eyJhb.c.d; bye");
+        assert_eq!(
+            f.error.message,
+            "HTTP 502, not an OAuth error: upstream said: [token hidden]; bye"
+        );
+    }
+
+    #[test]
     fn success_bodies_v2_and_v1() {
         let v2 = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ.a.b"}"#;
         let t = parse_success(v2, "application/json").unwrap();
@@ -368,5 +418,103 @@ mod tests {
             "the success answer is not JSON (text/html): <!DOCTYPE html>"
         );
         assert!(parse_success(r#"{"access_token":""}"#, "").is_err());
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Looks like a token: what must never be quoted back.
+        const PLANTED: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+
+        const SUCCESS_BODY: &str = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}"#;
+
+        /// A real body with a few bytes flipped, inserted or cut, and maybe the planted token
+        /// spliced in somewhere.
+        fn mutated(base: &'static str) -> impl Strategy<Value = String> {
+            (
+                proptest::collection::vec(
+                    (any::<prop::sample::Index>(), any::<u8>(), 0u8..3),
+                    0..8,
+                ),
+                proptest::option::of(any::<prop::sample::Index>()),
+                proptest::option::of(any::<prop::sample::Index>()),
+            )
+                .prop_map(move |(edits, cut, plant)| {
+                    let mut bytes = base.as_bytes().to_vec();
+                    for (at, byte, op) in edits {
+                        if bytes.is_empty() {
+                            break;
+                        }
+                        let i = at.index(bytes.len());
+                        match op {
+                            0 => bytes[i] = byte,
+                            1 => bytes.insert(i, byte),
+                            _ => {
+                                bytes.remove(i);
+                            }
+                        }
+                    }
+                    if let Some(cut) = cut
+                        && !bytes.is_empty()
+                    {
+                        bytes.truncate(cut.index(bytes.len()));
+                    }
+                    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                    if let Some(plant) = plant {
+                        let mut i = plant.index(text.len() + 1);
+                        while !text.is_char_boundary(i) {
+                            i -= 1;
+                        }
+                        text.insert_str(i, &format!(" {PLANTED} "));
+                    }
+                    text
+                })
+        }
+
+        fn body() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..512)
+                    .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+                ".{0,300}",
+                mutated(REFERENCE_BODY),
+                mutated(SUCCESS_BODY),
+            ]
+        }
+
+        fn shown(f: &Failure) -> String {
+            let e = &f.error;
+            format!(
+                "{} {:?} {:?} {:?} {e}",
+                e.message, e.error, e.trace_id, e.correlation_id
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn error_answers_classify_totally_and_quote_no_token(status in 100u16..600, body in body()) {
+                let f = classify_error(status, &body);
+                match f.disposition {
+                    Disposition::Final(kind) => prop_assert_eq!(f.error.kind, kind),
+                    Disposition::Retry => prop_assert!(
+                        matches!(f.error.kind, Kind::Throttled | Kind::Transient),
+                        "{:?}", f.error.kind
+                    ),
+                }
+                prop_assert_eq!(f.error.http_status, Some(status));
+                prop_assert!(!f.error.message.is_empty());
+                prop_assert!(!shown(&f).contains("eyJ"), "{}", shown(&f));
+            }
+
+            #[test]
+            fn success_answers_give_a_token_or_a_reason_that_quotes_none(body in body()) {
+                match parse_success(&body, "application/json") {
+                    Ok(token) => prop_assert!(!token.token.expose_secret().is_empty()),
+                    Err(why) => prop_assert!(!why.contains("eyJ"), "{}", why),
+                }
+            }
+        }
     }
 }
