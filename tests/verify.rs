@@ -1141,3 +1141,61 @@ async fn roles_that_are_not_an_array_of_strings_are_invalid_token() {
         assert!(tenant.apis[0].granted.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_credential_that_cannot_be_used_stops_the_run_before_any_token_request() {
+    capture();
+    let tenants: String = (1..=6)
+        .map(|n| granted(&format!("T{n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    // GitHub's OIDC endpoint stand-in: nothing listens there, so the external token cannot be had.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = move |name: &str| match name {
+        "ACTIONS_ID_TOKEN_REQUEST_URL" => Some(format!("http://127.0.0.1:{dead}/token?x=1")),
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("planted-request-token".to_owned()),
+        _ => None,
+    };
+    let credential = AppCredential::load(
+        &Credential::Federated(consentry::model::FederatedSource::Github),
+        CLIENT,
+        std::path::Path::new("."),
+        &env,
+    )
+    .unwrap();
+    let manifest = manifest(
+        (1..=6)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let report = verify::run(&manifest, &credential, &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    let sent = total_requests(&sandbox);
+    sandbox.shutdown().await;
+    assert_eq!(sent, 0, "no token request without a usable credential");
+    assert!(
+        report
+            .tenants
+            .iter()
+            .all(|t| t.status == Status::CredentialRejected)
+    );
+    let first = report.tenants[0].error.as_ref().unwrap();
+    assert!(
+        first
+            .message
+            .starts_with("the app's credential could not be used: "),
+        "{}",
+        first.message
+    );
+    assert_eq!(
+        report.credential.as_ref().map(|c| c.kind.as_str()),
+        Some("federated")
+    );
+    assert_eq!(report.exit(), Exit::Undetermined);
+    assert!(!to_json(&report).contains("planted-request-token"));
+}
