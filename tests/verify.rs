@@ -37,7 +37,7 @@ macro_rules! snapshot_json {
             prepend_module_to_snapshot => true,
             filters => vec![
                 (r#""generated_at": "[^"]+""#, r#""generated_at": "[TIME]""#),
-                (r#""(trace_id|correlation_id)": "[^"]+""#, r#""$1": "[ID]""#),
+                (r#""(trace_id|correlation_id|request_id)": "[^"]+""#, r#""$1": "[ID]""#),
                 (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
                 // An expired token's times move with the clock.
                 (r#"claim `exp`: expected a time after [^"]+"#, "claim `exp`: [TIMES]"),
@@ -503,6 +503,14 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
             .as_deref()
             .unwrap()
             .contains("--timeout")
+    );
+    // The last attempt's client-request-id is kept for support cases.
+    assert!(
+        error
+            .request_id
+            .as_deref()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{error:?}"
     );
     assert_eq!(counts.get(&guid(1)), Some(&2));
     assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");

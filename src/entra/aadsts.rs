@@ -1,6 +1,15 @@
 //! The AADSTS error codes consentry understands (reference §4): what each means for a partner,
 //! which kind of failure it is, and what to do about it.
 //!
+//! The credential codes of certificates and workload identity federation come from reference §6
+//! (Microsoft: "Microsoft identity platform application authentication certificate credentials"
+//! and "Workload identity federation: considerations and troubleshooting"): 700027 no registered
+//! certificate matches or the signature is invalid; 700024 the assertion is outside its time
+//! window; 70021 no federated identity credential matches, which Microsoft also reports for a few
+//! minutes right after a credential is added, while it propagates; 700211 / 700212 / 700213 no
+//! match on issuer / audience / subject; 700229 an Entra-issued token was presented as the
+//! external token. Each stops the run as `credential_rejected`, like a wrong secret.
+//!
 //! One table serves both the token client's error classification and `consentry explain`, so the
 //! advice a partner reads in a report is the advice `explain` prints.
 

@@ -283,6 +283,9 @@ impl TokenClient {
             .post(url.clone())
             .timeout(self.policy.timeout)
             .header("client-request-id", info.request_id.as_str())
+            // Entra echoes the id back when asked, so support cases can quote it.
+            .header("return-client-request-id", "true")
+            .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)
             .send()
             .await;

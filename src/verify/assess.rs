@@ -84,6 +84,7 @@ pub fn entra_error(e: &TokenError) -> EntraError {
         trace_id: e.trace_id.clone(),
         correlation_id: e.correlation_id.clone(),
         http_status: e.http_status,
+        request_id: e.request_id.clone(),
     }
 }
 
@@ -99,6 +100,7 @@ fn invalid(message: String) -> EntraError {
         trace_id: None,
         correlation_id: None,
         http_status: None,
+        request_id: None,
     }
 }
 
@@ -184,6 +186,7 @@ fn api_reports(
                     trace_id: None,
                     correlation_id: None,
                     http_status: None,
+                    request_id: None,
                 });
             }
             ApiOutcome::Failed(error) => {

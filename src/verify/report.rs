@@ -122,6 +122,10 @@ pub struct EntraError {
     pub correlation_id: Option<String>,
     /// The HTTP status of the last attempt, when there was a response.
     pub http_status: Option<u16>,
+    /// The `client-request-id` consentry sent with the last attempt (Microsoft support can find
+    /// the request by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A tenant's or API's state. Ordered from best to worst: a tenant takes the worst of its APIs.
