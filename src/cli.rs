@@ -190,6 +190,11 @@ pub struct VerifyArgs {
     /// Count roles granted beyond the manifest as findings (least privilege).
     #[arg(long)]
     pub fail_on_extra: bool,
+    /// Check every token's signature against the authority's published keys; a token that does
+    /// not verify (or is unsigned) is invalid_token. Microsoft Graph tokens cannot be verified by
+    /// design and are counted as such.
+    #[arg(long)]
+    pub verify_signature: bool,
     /// Admin-consent link form in hints.
     #[arg(long, value_enum, default_value_t = LinkStyle::Tenant)]
     pub link_style: LinkStyle,
@@ -548,6 +553,7 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
         tenants: args.tenants.clone(),
         fail_on_extra: args.fail_on_extra,
         link_style: args.link_style,
+        verify_signature: args.verify_signature,
         ..verify::Options::new(authority_host)
     }
 }

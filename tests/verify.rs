@@ -1207,3 +1207,88 @@ async fn a_credential_that_cannot_be_used_stops_the_run_before_any_token_request
     assert_eq!(report.exit(), Exit::Undetermined);
     assert!(!to_json(&report).contains("planted-request-token"));
 }
+
+#[tokio::test]
+async fn verify_signature_checks_tokens_against_the_published_keys() {
+    let tenants: String = (1..=3)
+        .map(|n| granted(&format!("T{n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        (1..=3)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let mut opts = options(&sandbox);
+    opts.verify_signature = true;
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    assert!(report.tenants.iter().all(|t| t.status == Status::Ok));
+    let signatures = report.signatures.unwrap();
+    assert_eq!((signatures.verified, signatures.not_verifiable), (3, 0));
+    assert!(to_json(&report).contains("\"signatures\""));
+
+    // Without the flag, the report does not claim anything about signatures.
+    let sandbox = self::sandbox(scenario(&granted("T1", &guid(1), ""))).await;
+    let plain = verify::run(&manifest_one(), &cred(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    assert_eq!(plain.signatures, None);
+}
+
+fn manifest_one() -> Manifest {
+    manifest(vec![tenant("T1", &guid(1), MDE_ONLY)])
+}
+
+#[tokio::test]
+async fn verify_signature_refuses_unsigned_and_forged_tokens_and_names_graph_tokens() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let claims = serde_json::json!({"aud": MDE, "tid": guid(1), "appid": CLIENT,
+        "exp": chrono::Utc::now().timestamp() + 3600, "roles": [MACHINE]});
+    for (header, expect) in [
+        (
+            serde_json::json!({"alg": "none"}),
+            Err("signature: `alg` is none (unsigned), not RS256"),
+        ),
+        (
+            serde_json::json!({"alg": "HS256"}),
+            Err("signature: `alg` is HS256, not RS256"),
+        ),
+        // This server answers discovery with a token body: no keys, so nothing can verify.
+        (
+            serde_json::json!({"alg": "RS256", "kid": "k1"}),
+            Err("signature: the authority's keys could not be read"),
+        ),
+        (serde_json::json!({"alg": "RS256", "nonce": "abc"}), Ok(())),
+    ] {
+        let token = format!("{}.{}.c2ln", b64(header.clone()), b64(claims.clone()));
+        let authority = fixed_server(format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{token}"}}"#
+        ))
+        .await;
+        let mut opts = Options::new(authority);
+        opts.verify_signature = true;
+        let report = verify::run(&manifest_one(), &cred(), &opts, &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        match expect {
+            Err(start) => {
+                assert_eq!(tenant.status, Status::InvalidToken, "{header}");
+                let message = &tenant.error.as_ref().unwrap().message;
+                assert!(message.starts_with(start), "{header}: {message}");
+                assert_eq!(report.signatures.unwrap().verified, 0);
+            }
+            Ok(()) => {
+                assert_eq!(tenant.status, Status::Ok, "{header}");
+                assert_eq!(report.signatures.unwrap().not_verifiable, 1);
+            }
+        }
+    }
+}

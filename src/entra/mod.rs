@@ -12,6 +12,7 @@
 
 pub mod aadsts;
 mod classify;
+pub mod keys;
 
 use secrecy::SecretString;
 use url::Url;

@@ -383,6 +383,7 @@ pub fn assess(
         fail_on_extra: options.fail_on_extra,
         // Known to the caller that signed in, not to the assessment.
         credential: None,
+        signatures: None,
         summary: summary(&tenants),
         tenants,
     }

@@ -7,6 +7,7 @@
 mod assess;
 pub mod report;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -15,6 +16,7 @@ use url::Url;
 
 use crate::consent::LinkStyle;
 use crate::credential::AppCredential;
+use crate::entra::keys::{KeySet, SignatureCheck};
 use crate::entra::{Kind, TokenClient, TokenError};
 use crate::http::{Gate, RetryPolicy};
 use crate::jwt;
@@ -45,6 +47,9 @@ pub struct Options {
     pub fail_on_extra: bool,
     /// Which admin-consent link to put in reports.
     pub link_style: LinkStyle,
+    /// Check every token's signature against the authority's published keys
+    /// (`--verify-signature`).
+    pub verify_signature: bool,
 }
 
 impl Options {
@@ -62,6 +67,7 @@ impl Options {
             tenants: Vec::new(),
             fail_on_extra: false,
             link_style: LinkStyle::default(),
+            verify_signature: false,
         }
     }
 
@@ -166,13 +172,22 @@ pub async fn run(
     let selected = select(manifest, &options.tenants)?;
     let http = crate::http::client(&options.authority_host)?;
     let client = TokenClient::new(
-        http,
+        http.clone(),
         options.authority_host.clone(),
         &manifest.app.client_id,
         credential.clone(),
         options.retry_policy(),
     );
     let gate = Gate::new(options.concurrency);
+    let keys = options.verify_signature.then(|| {
+        KeySet::new(
+            http.clone(),
+            options.authority_host.clone(),
+            options.retry_policy(),
+        )
+    });
+    let verified = AtomicUsize::new(0);
+    let not_verifiable = AtomicUsize::new(0);
 
     // One job per tenant × API the tenant requires, APIs in manifest order.
     let jobs: Vec<(usize, usize)> = selected
@@ -215,6 +230,7 @@ pub async fn run(
             let api = &manifest.apis[ai];
             let client = &client;
             let gate = &gate;
+            let (keys, verified, not_verifiable) = (keys.as_ref(), &verified, &not_verifiable);
             async move {
                 let result = client
                     .request(tenant.id.as_str(), &api.resource, Some(gate))
@@ -225,7 +241,27 @@ pub async fn run(
                     resource_app_id: api.resource_app_id.as_deref(),
                     client_id: &manifest.app.client_id,
                 };
-                let outcome = read_token(result, &expected);
+                let outcome = match (result, keys) {
+                    (Ok(token), Some(keys)) => {
+                        let raw = token.token.expose_secret();
+                        let header = jwt::decode(raw).map(|d| d.header).unwrap_or_default();
+                        match keys.check(raw, &header).await {
+                            SignatureCheck::Verified => {
+                                verified.fetch_add(1, Ordering::Relaxed);
+                                read_token(Ok(token), &expected)
+                            }
+                            SignatureCheck::NotVerifiable(why) => {
+                                tracing::debug!(tenant = %tenant.id, api = %api.key, why, "signature not verifiable");
+                                not_verifiable.fetch_add(1, Ordering::Relaxed);
+                                read_token(Ok(token), &expected)
+                            }
+                            SignatureCheck::Invalid(why) => ApiOutcome::Invalid {
+                                message: format!("signature: {why}"),
+                            },
+                        }
+                    }
+                    (result, _) => read_token(result, &expected),
+                };
                 tracing::debug!(tenant = %tenant.id, api = %api.key, status = %outcome.status(), "tenant × API checked");
                 (index, slot, outcome)
             }
@@ -253,6 +289,12 @@ pub async fn run(
     }
     let mut report = assess(manifest, &selected, per_tenant, options, chrono::Utc::now());
     report.credential = Some(credential.info());
+    if options.verify_signature {
+        report.signatures = Some(report::Signatures {
+            verified: verified.into_inner(),
+            not_verifiable: not_verifiable.into_inner(),
+        });
+    }
     Ok(report)
 }
 

@@ -28,6 +28,10 @@ pub struct Report {
     /// The credential the app signed in with (kind, certificate thumbprint), for audits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<crate::credential::CredentialInfo>,
+    /// With `--verify-signature`: how many tokens' signatures verified, and how many cannot be
+    /// verified by design (Microsoft Graph). A token whose signature fails is `invalid_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
     /// Counts over all tenants.
     pub summary: Summary,
     /// One entry per tenant checked, in manifest order.
@@ -41,6 +45,15 @@ pub struct AppInfo {
     pub name: String,
     /// Application (client) id.
     pub client_id: String,
+}
+
+/// What `--verify-signature` found, over every token received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Signatures {
+    /// Tokens whose signature verified against the authority's published keys.
+    pub verified: usize,
+    /// Tokens that cannot be verified by design (a `nonce` header: Microsoft Graph).
+    pub not_verifiable: usize,
 }
 
 /// Counts over all tenants.
