@@ -1292,3 +1292,47 @@ async fn verify_signature_refuses_unsigned_and_forged_tokens_and_names_graph_tok
         }
     }
 }
+
+#[tokio::test]
+async fn a_tampered_token_fails_the_signature_check_and_the_real_one_passes() {
+    use base64::Engine as _;
+    use consentry::entra::keys::{KeySet, SignatureCheck};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sandbox = sandbox(scenario(&granted("T1", &guid(1), ""))).await;
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let policy = RetryPolicy {
+        timeout: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
+    let token = auth::fetch_token(&authority, &guid(1), MDE, CLIENT, &cred(), policy)
+        .await
+        .unwrap();
+    let real = token.token.expose_secret().to_owned();
+    let header = consentry::jwt::decode(&real).unwrap().header;
+    let keys = KeySet::new(
+        consentry::http::client(&authority).unwrap(),
+        authority.clone(),
+        policy,
+    );
+    assert_eq!(keys.check(&real, &header).await, SignatureCheck::Verified);
+
+    // The same signature over claims that grant one more role.
+    let parts: Vec<&str> = real.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["roles"] = serde_json::json!([MACHINE, "Machine.Isolate"]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(claims.to_string()),
+        parts[2]
+    );
+    sandbox.shutdown().await;
+    assert_eq!(
+        keys.check(&forged, &header).await,
+        SignatureCheck::Invalid(
+            "the signature does not verify against the authority's key".to_owned()
+        )
+    );
+}
