@@ -125,7 +125,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     .await?;
     sandbox.set_latency(latency);
     let manifest = manifest(tenants);
-    let mut options = Options::new(verify::authority_host(
+    let mut options = Options::new(consentry::cloud::authority_host(
         Some(&sandbox.base_url()),
         Cloud::Global,
     )?);
@@ -134,7 +134,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let cpu_before = cpu_time();
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret, &options, &NoProgress).await?;
+    let report = verify::run(
+        &manifest,
+        &consentry::credential::AppCredential::from_secret(secret.clone()),
+        &options,
+        &NoProgress,
+    )
+    .await?;
     let wall = started.elapsed();
     let cpu = cpu_time()
         .zip(cpu_before)

@@ -12,10 +12,10 @@ use secrecy::SecretString;
 use crate::cloud::Cloud;
 use crate::consent::LinkStyle;
 use crate::exit::{EXIT_CODES_HELP, Exit};
-use crate::model::{Credential, Manifest, SecretSource};
+use crate::model::{Credential, FederatedSource, Manifest, SecretSource};
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
-use crate::{aadsts, auth, catalog, input, jwt, output, plan, report, secret, validate, verify};
+use crate::{aadsts, catalog, credential, input, jwt, output, plan, report, validate, verify};
 #[cfg(feature = "sandbox")]
 use crate::{demo, sandbox};
 
@@ -266,6 +266,11 @@ pub struct VerifyArgs {
     /// Count roles granted beyond the manifest as findings (least privilege).
     #[arg(long)]
     pub fail_on_extra: bool,
+    /// Check every token's signature against the authority's published keys; a token that does
+    /// not verify (or is unsigned) is invalid_token. Microsoft Graph tokens cannot be verified by
+    /// design and are counted as such.
+    #[arg(long)]
+    pub verify_signature: bool,
     /// Admin-consent link form in hints.
     #[arg(long, value_enum, default_value_t = LinkStyle::Tenant)]
     pub link_style: LinkStyle,
@@ -775,39 +780,75 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 /// What every online command needs before its first request: where to send it (refused before
-/// anything is sent when not allowed), the secret, and the signal watch with its runtime. Any
-/// failure here is exit 2.
+/// anything is sent when not allowed), the app's credential (loaded and checked), and the signal
+/// watch with its runtime. Any failure here is exit 2.
 fn online_setup(
     manifest_path: &Path,
     manifest: &Manifest,
     authority: &AuthorityArg,
-) -> Result<(url::Url, SecretString, Signals), Exit> {
-    let url = verify::authority_host(authority.authority_host.as_deref(), manifest.cloud)
+) -> Result<(url::Url, credential::AppCredential, Signals), Exit> {
+    let url = crate::cloud::authority_host(authority.authority_host.as_deref(), manifest.cloud)
         .map_err(|e| fail(Exit::Usage, e))?;
-    let secret = load_secret(manifest_path, manifest)?;
-    Ok((url, secret, Signals::watch()?))
+    let credential = load_credential(manifest_path, manifest)?;
+    Ok((url, credential, Signals::watch()?))
 }
 
-/// The client-secret file the manifest names, resolved as [`secret::load`] resolves it: an input
-/// no output may replace.
-fn secret_file(manifest_path: &Path, manifest: &Manifest) -> Option<PathBuf> {
-    let Credential::ClientSecret(SecretSource::File(path)) = &manifest.app.credential else {
-        return None;
+/// The files the manifest's credential is read from (secret, certificate, password, federated
+/// token), resolved against the manifest's folder as the credential loader does: inputs no output
+/// may replace.
+fn credential_files(manifest_path: &Path, manifest: &Manifest) -> Vec<(&'static str, PathBuf)> {
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let file = |role: &'static str, source: &SecretSource| match source {
+        SecretSource::File(path) => Some((role, path.clone())),
+        SecretSource::Env(_) => None,
     };
-    let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    Some(if path.is_relative() {
-        dir.join(path)
-    } else {
-        path.clone()
-    })
+    let named: Vec<(&'static str, PathBuf)> = match &manifest.app.credential {
+        Credential::ClientSecret(source) => {
+            file("the client secret file", source).into_iter().collect()
+        }
+        Credential::Certificate(spec) => file("the certificate file", &spec.source)
+            .into_iter()
+            .chain(
+                spec.password
+                    .as_ref()
+                    .and_then(|p| file("the certificate password file", p)),
+            )
+            .collect(),
+        Credential::Federated(FederatedSource::File(path)) => {
+            vec![("the federated token file", path.clone())]
+        }
+        Credential::Federated(_) => Vec::new(),
+    };
+    named
+        .into_iter()
+        .map(|(role, path)| {
+            let path = if path.is_relative() {
+                dir.join(path)
+            } else {
+                path
+            };
+            (role, path)
+        })
+        .collect()
 }
 
-fn load_secret(manifest_path: &Path, manifest: &Manifest) -> Result<SecretString, Exit> {
+fn load_credential(
+    manifest_path: &Path,
+    manifest: &Manifest,
+) -> Result<credential::AppCredential, Exit> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    secret::load(&manifest.app.credential, dir, |name| {
-        std::env::var(name).ok()
-    })
-    .map_err(|e| fail(Exit::Usage, e))
+    let env = |name: &str| std::env::var(name).ok();
+    let loaded = credential::AppCredential::load(
+        &manifest.app.credential,
+        &manifest.app.client_id,
+        dir,
+        &env,
+    )
+    .map_err(|e| fail(Exit::Usage, e))?;
+    for warning in loaded.warnings() {
+        say(&format!("warning: {warning}"));
+    }
+    Ok(loaded)
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and the run is long enough.
@@ -856,6 +897,7 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
         fail_on_extra: args.fail_on_extra,
         link_style: args.link_style,
         deadline: args.authority.deadline,
+        verify_signature: args.verify_signature,
         ..verify::Options::new(authority_host)
     }
 }
@@ -872,19 +914,22 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(manifest_path, quiet) else {
         return Exit::Usage;
     };
-    if let Some(secret_path) = secret_file(manifest_path, &manifest)
-        && let Err(exit) = check_outputs(&outputs, &[("the client secret file", &secret_path)])
-    {
+    let credential_files = credential_files(manifest_path, &manifest);
+    let inputs: Vec<(&'static str, &Path)> = credential_files
+        .iter()
+        .map(|(role, path)| (*role, path.as_path()))
+        .collect();
+    if let Err(exit) = check_outputs(&outputs, &inputs) {
         return exit;
     }
-    let (authority, secret, signals) = match online_setup(manifest_path, &manifest, &args.authority)
-    {
-        Ok(setup) => setup,
-        Err(exit) => return exit,
-    };
+    let (authority, credential, signals) =
+        match online_setup(manifest_path, &manifest, &args.authority) {
+            Ok(setup) => setup,
+            Err(exit) => return exit,
+        };
     let options = verify_options(args, authority);
     let bar = Bar::new(quiet);
-    let run = verify::run_until(&manifest, &secret, &options, &bar, signals.stopped());
+    let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
     let report = match signals.runtime.block_on(run) {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
@@ -965,22 +1010,22 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             ),
         );
     };
-    let (authority, secret, signals) =
+    let (authority, credential, signals) =
         match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
-    let policy = auth::RetryPolicy {
+    let policy = crate::http::RetryPolicy {
         timeout: args.authority.timeout,
         retries: args.authority.retries,
         ..Default::default()
     };
-    let request = auth::fetch_token(
+    let request = crate::entra::fetch_token(
         &authority,
         tenant.id.as_str(),
         &api.resource,
         &manifest.app.client_id,
-        &secret,
+        &credential,
         policy,
     );
     let deadline = args.authority.deadline;
@@ -1306,7 +1351,10 @@ mod tests {
             panic!("verify parses as verify");
         };
         assert_eq!(args.authority.deadline, verify::DEFAULT_DEADLINE);
-        assert_eq!(args.authority.timeout, auth::RetryPolicy::default().timeout);
+        assert_eq!(
+            args.authority.timeout,
+            crate::http::RetryPolicy::default().timeout
+        );
     }
 
     #[test]

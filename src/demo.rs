@@ -51,14 +51,16 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let sandbox = sandbox::Sandbox::start(scenario, secret.clone(), listen).await?;
 
-    let authority = verify::authority_host(Some(&sandbox.base_url()), manifest.cloud)?;
+    let authority = crate::cloud::authority_host(Some(&sandbox.base_url()), manifest.cloud)
+        .map_err(verify::VerifyError::from)?;
     let options = verify::Options {
         // Short waits keep the demo brisk; its throttled and flaky tenants still show the retries.
         timeout: Duration::from_secs(5),
         max_retry_after: Duration::from_secs(2),
         ..verify::Options::new(authority)
     };
-    let result = verify::run(manifest, &secret, &options, &Silent).await;
+    let credential = crate::credential::AppCredential::from_secret(secret);
+    let result = verify::run(manifest, &credential, &options, &Silent).await;
     sandbox.shutdown().await;
     let report = result?;
 

@@ -264,6 +264,13 @@ pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Ve
         };
         problems.push(mismatch(claim, expected.client_id, token.client_id()));
     }
+    if let Some(shape) = roles_shape_problem(token) {
+        problems.push(ClaimMismatch {
+            claim: "roles",
+            expected: "an array of strings".to_owned(),
+            got: shape,
+        });
+    }
     match token.time_claim("exp") {
         Some(exp) if exp > now.timestamp() => {}
         Some(exp) => problems.push(ClaimMismatch {
@@ -274,6 +281,29 @@ pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Ve
         None => problems.push(mismatch("exp", "an expiry time", None)),
     }
     problems
+}
+
+/// What is wrong with the shape of `roles`, if anything. Entra sends an array of strings or no
+/// claim (reference §3); anything else is not evidence of what was granted, so it must not be read
+/// as "granted" (a string) or "nothing granted" (a number): the token is invalid. `null` counts as
+/// absent. The value itself is never quoted: it may be huge or hostile.
+fn roles_shape_problem(token: &Decoded) -> Option<String> {
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    match token.claims.get("roles")? {
+        Value::Null => None,
+        Value::Array(items) => items
+            .iter()
+            .position(|v| !v.is_string())
+            .map(|i| format!("an array whose entry {} is {}", i + 1, kind(&items[i]))),
+        other => Some(kind(other).to_owned()),
+    }
 }
 
 const TIME_CLAIMS: [&str; 4] = ["exp", "nbf", "iat", "auth_time"];
@@ -485,6 +515,48 @@ pub(crate) mod tests {
         assert_eq!(d.time_claim("exp"), Some(1_717_050_328));
         assert!(check(&d, &expected(), now()).is_empty());
         assert!(d.warnings(now()).is_empty(), "{:?}", d.warnings(now()));
+    }
+
+    #[test]
+    fn roles_that_are_not_an_array_of_strings_make_the_token_invalid() {
+        let cases = [
+            (json!("Machine.Read.All"), "a string"),
+            (json!(42), "a number"),
+            (json!({}), "an object"),
+            (
+                json!(["Machine.Read.All", null]),
+                "an array whose entry 2 is null",
+            ),
+            (json!([["x"]]), "an array whose entry 1 is an array"),
+            (json!(true), "a boolean"),
+        ];
+        for (roles, got) in cases {
+            let mut claims = v1_claims();
+            claims["roles"] = roles.clone();
+            let d = decode(&encode(&header(), &claims)).unwrap();
+            let problems = check(&d, &expected(), now());
+            assert_eq!(
+                problems,
+                [ClaimMismatch {
+                    claim: "roles",
+                    expected: "an array of strings".into(),
+                    got: got.into(),
+                }],
+                "{roles}"
+            );
+        }
+        // Absent, null and empty are "nothing granted", not invalid.
+        for roles in [None, Some(json!(null)), Some(json!([]))] {
+            let mut claims = v1_claims();
+            match roles {
+                Some(r) => claims["roles"] = r,
+                None => {
+                    claims.as_object_mut().unwrap().remove("roles");
+                }
+            }
+            let d = decode(&encode(&header(), &claims)).unwrap();
+            assert!(check(&d, &expected(), now()).is_empty());
+        }
     }
 
     #[test]

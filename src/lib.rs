@@ -7,15 +7,16 @@
 //! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against (cargo
 //! feature `sandbox`, on by default; `--no-default-features` builds the library without a server).
 
-pub mod aadsts;
-pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod cloud;
 pub mod consent;
+pub mod credential;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod entra;
 pub mod exit;
+pub mod http;
 pub mod init;
 pub mod input;
 pub mod jwt;
@@ -30,3 +31,6 @@ pub mod sanitize;
 pub mod secret;
 pub mod validate;
 pub mod verify;
+
+/// The AADSTS table, where `explain` and older paths find it.
+pub use entra::aadsts;

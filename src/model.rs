@@ -42,11 +42,62 @@ pub struct App {
     pub credential: Credential,
 }
 
-/// How the app proves who it is. Certificates and federated credentials join here later.
+/// How the app proves who it is (reference §2, §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A client secret, read from the named source at run time.
     ClientSecret(SecretSource),
+    /// A certificate whose private key signs a client assertion for every token request.
+    Certificate(CertificateSpec),
+    /// A token from another identity provider the app registration trusts (workload identity
+    /// federation), sent as the client assertion.
+    Federated(FederatedSource),
+}
+
+/// Where a certificate and its private key come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSpec {
+    /// The PEM (private key and certificate, leaf first) or PFX/.p12 file; or an environment
+    /// variable holding the PEM text or the PFX in base64.
+    pub source: SecretSource,
+    /// The password of an encrypted PEM key or a PFX, when it has one.
+    pub password: Option<SecretSource>,
+    /// How assertions are signed.
+    pub signing: Signing,
+}
+
+/// The client assertion's signature algorithm and the thumbprint header that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signing {
+    /// RSASSA-PSS with SHA-256, header `x5t#S256` (the current documented form).
+    #[default]
+    Ps256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, header `x5t` (SHA-1; older, still accepted).
+    Rs256,
+}
+
+impl Signing {
+    /// The JOSE `alg`.
+    pub fn alg(self) -> &'static str {
+        match self {
+            Signing::Ps256 => "PS256",
+            Signing::Rs256 => "RS256",
+        }
+    }
+}
+
+/// Where a federated (external) token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FederatedSource {
+    /// GitHub Actions' OIDC token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`).
+    Github,
+    /// The projected service-account token named by `AZURE_FEDERATED_TOKEN_FILE`, re-read for
+    /// every exchange (it rotates).
+    Kubernetes,
+    /// A file holding the token, re-read for every exchange.
+    File(PathBuf),
+    /// An environment variable holding the token.
+    Env(String),
 }
 
 /// Where a secret is read from. The manifest never holds the secret itself.

@@ -88,7 +88,7 @@ macro_rules! snapshot {
             filters => vec![
                 (r"http://127\.0\.0\.1:\d+", "http://[SANDBOX]"),
                 (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z| UTC|[+-]\d\d:\d\d)?", "[TIME]"),
-                (r"(?i)((?:trace|correlation)[ _]?id\W+)[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", "$1[ID]"),
+                (r"(?i)((?:trace|correlation|request)[ _]?id\W+)[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", "$1[ID]"),
                 (r"\d+(\.\d+)?m?s\b", "[DURATION]"),
             ],
         }, {

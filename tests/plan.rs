@@ -546,7 +546,7 @@ fn state_undetermined_and_broken_tenants_are_investigated_with_the_reports_hint(
 #[test]
 fn state_without_a_hint_still_gives_a_reason() {
     let m = one_tenant_manifest(&[(M365D, &["Incident.Read.All"])]);
-    let r = report(vec![seen(
+    let mut r = report(vec![seen(
         "Fabrikam",
         FABRIKAM,
         vec![failed_api(
@@ -557,6 +557,8 @@ fn state_without_a_hint_still_gives_a_reason() {
         )],
         None,
     )]);
+    // A report written without hints (hand-made, or by another tool).
+    r.tenants[0].hint = None;
     let t = &with_state(&m, &r).tenants[0];
     assert_eq!(t.action, Action::Investigate);
     assert!(

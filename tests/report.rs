@@ -111,15 +111,11 @@ fn realistic_report() -> Report {
         )],
         Some("No such tenant in the global cloud: check the tenant id and the cloud."),
     ));
-    let mut lying = failed_api(M365D, &["Incident.Read.All"], Status::InvalidToken, None);
-    lying.error = Some(consentry::verify::report::EntraError {
-        code: None,
-        error: "tid_mismatch".to_owned(),
-        message: "the token names tenant 99999999-0000-4000-8000-000000000000".to_owned(),
-        trace_id: None,
-        correlation_id: None,
-        http_status: Some(200),
-    });
+    let lying = invalid_api(
+        M365D,
+        &["Incident.Read.All"],
+        "claim `tid`: expected 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f, got 99999999-0000-4000-8000-000000000000",
+    );
     tenants.push(seen(
         "Lucerne Publishing",
         "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
@@ -506,7 +502,7 @@ fn markdown_with_fail_on_extra_asks_to_remove_extra_roles() {
 /// BEL, DEL, a C1 CSI, and a bidi override, as a hostile tenant, token or Entra could send them.
 fn terminal_hostile_report() -> Report {
     const NASTY: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}31m\u{202e}";
-    let mut tenant = seen(
+    let tenant = seen(
         &format!("Evil{NASTY}Corp|`x`"),
         FABRIKAM,
         vec![
@@ -524,10 +520,12 @@ fn terminal_hostile_report() -> Report {
         ],
         Some(&format!("hint{NASTY}")),
     );
-    if let Some(error) = tenant.error.as_mut() {
+    let mut r = report(vec![tenant]);
+    // What Entra said, as a hostile server could say it (the report is data: set it after the
+    // real assessment built it).
+    if let Some(error) = r.tenants[0].error.as_mut() {
         error.message = format!("description{NASTY}\u{0}");
     }
-    let mut r = report(vec![tenant]);
     r.app.name = format!("App{NASTY}");
     r
 }

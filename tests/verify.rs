@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use consentry::auth::{self, RetryPolicy};
 use consentry::cloud::Cloud;
+use consentry::credential::AppCredential;
+use consentry::entra as auth;
 use consentry::exit::Exit;
+use consentry::http::RetryPolicy;
 use consentry::model::{Api, App, Credential, Manifest, Tenant, TenantId};
 use consentry::sandbox::{Sandbox, Scenario};
 use consentry::secret::{ExposeSecret as _, SecretString};
@@ -35,7 +37,7 @@ macro_rules! snapshot_json {
             prepend_module_to_snapshot => true,
             filters => vec![
                 (r#""generated_at": "[^"]+""#, r#""generated_at": "[TIME]""#),
-                (r#""(trace_id|correlation_id)": "[^"]+""#, r#""$1": "[ID]""#),
+                (r#""(trace_id|correlation_id|request_id)": "[^"]+""#, r#""$1": "[ID]""#),
                 (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
                 // An expired token's times move with the clock.
                 (r#"claim `exp`: expected a time after [^"]+"#, "claim `exp`: [TIMES]"),
@@ -130,6 +132,11 @@ fn granted(name: &str, id: &str, extra: &str) -> String {
     )
 }
 
+/// The credential verify signs in with: the secret the sandbox accepts.
+fn cred() -> AppCredential {
+    AppCredential::from_secret(secret())
+}
+
 fn secret() -> SecretString {
     SecretString::from(SECRET.to_owned())
 }
@@ -142,7 +149,8 @@ async fn sandbox(scenario: Scenario) -> Sandbox {
 
 /// Fast options for tests: short timeouts and backoffs, a small gate.
 fn options(sandbox: &Sandbox) -> Options {
-    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
     let mut options = Options::new(authority);
     options.concurrency = 4;
     options.timeout = Duration::from_secs(5);
@@ -213,7 +221,7 @@ async fn every_status_in_one_run() {
         tenant("Lamna", &guid(10), BOTH),
         tenant("Relecloud", &guid(11), BOTH),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -300,9 +308,14 @@ async fn wrong_secret_stops_after_one_request_and_names_the_fix_for_every_tenant
     let mut opts = options(&sandbox);
     opts.concurrency = 8;
     let wrong = SecretString::from("not-the-secret".to_owned());
-    let report = verify::run(&manifest, &wrong, &opts, &NoProgress)
-        .await
-        .unwrap();
+    let report = verify::run(
+        &manifest,
+        &AppCredential::from_secret(wrong),
+        &opts,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         total_requests(&sandbox),
         1,
@@ -358,7 +371,7 @@ async fn throttling_is_retried_honouring_retry_after() {
         tenant("Text429", &guid(2), MDE_ONLY),
     ]);
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -397,7 +410,7 @@ async fn retry_after_is_capped_and_throttling_past_the_retries_is_an_error() {
     let mut opts = options(&sandbox);
     opts.max_retry_after = Duration::from_millis(200);
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -438,7 +451,7 @@ async fn server_errors_are_retried_then_reported() {
         tenant("Flaky", &guid(1), MDE_ONLY),
         tenant("Down", &guid(2), MDE_ONLY),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let counts = sandbox.requests_per_tenant();
@@ -471,7 +484,7 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
     opts.timeout = Duration::from_millis(300);
     opts.retries = 1;
     let started = Instant::now();
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -491,6 +504,14 @@ async fn a_hanging_tenant_times_out_after_the_retries_without_holding_up_the_res
             .unwrap()
             .contains("--timeout")
     );
+    // The last attempt's client-request-id is kept for support cases.
+    assert!(
+        error
+            .request_id
+            .as_deref()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{error:?}"
+    );
     assert_eq!(counts.get(&guid(1)), Some(&2));
     assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
     // Liveness, not speed: without the per-attempt timeout this request would never end.
@@ -507,12 +528,13 @@ async fn connection_errors_are_retried_then_reported() {
         .unwrap()
         .port();
     let authority =
-        verify::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global).unwrap();
+        consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+            .unwrap();
     let mut opts = Options::new(authority);
     opts.retries = 2;
     opts.backoff_base = Duration::from_millis(10);
     let manifest = manifest(vec![tenant("Nowhere", &guid(1), MDE_ONLY)]);
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let tenant = &report.tenants[0];
@@ -548,7 +570,7 @@ async fn every_lying_token_is_invalid_and_says_which_claim() {
             .map(|((name, _, _), n)| tenant(name, &guid(n), MDE_ONLY))
             .collect(),
     );
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -594,7 +616,7 @@ async fn tenant_filter_narrows_the_run_and_unknown_names_are_usage_errors() {
     );
     let mut opts = options(&sandbox);
     opts.tenants = vec!["Tenat 3".to_owned()];
-    let err = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let err = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap_err();
     assert!(matches!(err, VerifyError::UnknownTenant { .. }));
@@ -610,7 +632,7 @@ async fn tenant_filter_narrows_the_run_and_unknown_names_are_usage_errors() {
 
     // By id (any case) and by name (any case); the report keeps manifest order.
     opts.tenants = vec![guid(3).to_uppercase(), "tenant 1".to_owned()];
-    let report = verify::run(&manifest, &secret(), &opts, &NoProgress)
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     let asked: Vec<String> = sandbox.requests_per_tenant().into_keys().collect();
@@ -642,7 +664,7 @@ async fn exit_codes_follow_the_contract() {
     ]);
     let mut opts = options(&sandbox);
     opts.tenants = vec!["Clean".to_owned(), "Generous".to_owned()];
-    let report = verify::run(&all, &secret(), &opts, &NoProgress)
+    let report = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     assert_eq!(
@@ -652,7 +674,7 @@ async fn exit_codes_follow_the_contract() {
     );
 
     opts.fail_on_extra = true;
-    let strict = verify::run(&all, &secret(), &opts, &NoProgress)
+    let strict = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     assert_eq!(strict.exit(), Exit::Findings);
@@ -666,7 +688,7 @@ async fn exit_codes_follow_the_contract() {
 
     opts.fail_on_extra = false;
     opts.tenants = vec!["Clean".to_owned(), "Unconsented".to_owned()];
-    let gaps = verify::run(&all, &secret(), &opts, &NoProgress)
+    let gaps = verify::run(&all, &cred(), &opts, &NoProgress)
         .await
         .unwrap();
     sandbox.shutdown().await;
@@ -711,7 +733,7 @@ async fn concurrency_cap_is_respected_and_progress_counts_tenants() {
         opts.concurrency = width;
         let progress = Counting::default();
         let started = Instant::now();
-        let report = verify::run(&manifest, &secret(), &opts, &progress)
+        let report = verify::run(&manifest, &cred(), &opts, &progress)
             .await
             .unwrap();
         timings.insert(width, started.elapsed());
@@ -740,7 +762,8 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         "    domains: [fabrikam.onmicrosoft.com]\n",
     )))
     .await;
-    let authority = verify::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
     let policy = RetryPolicy {
         timeout: Duration::from_secs(5),
         ..RetryPolicy::default()
@@ -750,7 +773,7 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         "fabrikam.onmicrosoft.com",
         MDE,
         CLIENT,
-        &secret(),
+        &cred(),
         policy,
     )
     .await
@@ -771,13 +794,13 @@ async fn fetch_token_returns_a_redacted_token_with_the_granted_roles() {
         &guid(1),
         MDE,
         CLIENT,
-        &SecretString::from("x".to_owned()),
+        &AppCredential::from_secret(SecretString::from("x".to_owned())),
         policy,
     )
     .await
     .unwrap_err();
     sandbox.shutdown().await;
-    assert_eq!(err.status(), Status::CredentialRejected);
+    assert_eq!(err.kind, auth::Kind::CredentialRejected);
     assert!(err.to_string().starts_with("AADSTS7000215: "), "{err}");
 }
 
@@ -829,12 +852,12 @@ async fn the_secret_and_tokens_reach_no_log_report_or_error() {
         tenant("Adatum", &guid(3), BOTH),
         tenant("Lamna", &guid(4), BOTH),
     ]);
-    let report = verify::run(&manifest, &secret(), &options(&sandbox), &NoProgress)
+    let report = verify::run(&manifest, &cred(), &options(&sandbox), &NoProgress)
         .await
         .unwrap();
     let wrong = verify::run(
         &manifest,
-        &SecretString::from(format!("{SECRET}-wrong")),
+        &AppCredential::from_secret(SecretString::from(format!("{SECRET}-wrong"))),
         &options(&sandbox),
         &NoProgress,
     )
@@ -988,7 +1011,7 @@ async fn a_redirect_never_carries_the_secret_elsewhere() {
         &guid(1),
         "https://api.securitycenter.microsoft.com",
         CLIENT,
-        &secret(),
+        &cred(),
         policy,
     )
     .await;
@@ -997,5 +1020,324 @@ async fn a_redirect_never_carries_the_secret_elsewhere() {
         received.load(Ordering::SeqCst),
         0,
         "the redirect was followed"
+    );
+}
+
+/// A tiny hostile token endpoint: answers every connection with `head` and then streams zeros
+/// until the client hangs up. Returns its authority and how many connections it accepted.
+async fn streaming_server(head: &'static str) -> (url::Url, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // 64 KiB chunks of a chunked body, forever (1 TB would take as long as the client
+                // keeps reading).
+                let chunk = format!("{:x}\r\n{}\r\n", 65536, "0".repeat(65536));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let authority =
+        consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+            .unwrap();
+    (authority, accepted)
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_at_the_cap_and_not_retried() {
+    capture();
+    for head in [
+        // Streamed: the cap is found while reading.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        // Announced: refused before reading.
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 1099511627776\r\n\r\n",
+    ] {
+        let (authority, accepted) = streaming_server(head).await;
+        let mut opts = Options::new(authority);
+        opts.retries = 3;
+        opts.backoff_base = Duration::from_millis(10);
+        let manifest = manifest(vec![tenant("Firehose", &guid(1), MDE_ONLY)]);
+        let started = Instant::now();
+        let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        assert_eq!(tenant.status, Status::Error, "{head}");
+        let error = tenant.error.as_ref().unwrap();
+        assert_eq!(error.error, "response_too_large", "{head}");
+        assert!(
+            error.message.starts_with("response too large"),
+            "{}",
+            error.message
+        );
+        assert!(tenant.hint.as_deref().unwrap().contains("1 MiB"));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "not retried: {head}");
+        // Liveness, not speed: reading the whole body would never end.
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+}
+
+/// A tiny token endpoint that answers every request with `body` (HTTP 200, JSON).
+async fn fixed_server(body: String) -> url::Url {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    consentry::cloud::authority_host(Some(&format!("http://127.0.0.1:{port}")), Cloud::Global)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn roles_that_are_not_an_array_of_strings_are_invalid_token() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    for (roles, got) in [
+        (serde_json::json!(MACHINE), "a string"),
+        (serde_json::json!(42), "a number"),
+        (serde_json::json!({}), "an object"),
+        (
+            serde_json::json!([MACHINE, null]),
+            "an array whose entry 2 is null",
+        ),
+        (
+            serde_json::json!([[MACHINE]]),
+            "an array whose entry 1 is an array",
+        ),
+    ] {
+        let claims = serde_json::json!({"aud": MDE, "tid": guid(1), "appid": CLIENT,
+            "exp": chrono::Utc::now().timestamp() + 3600, "roles": roles});
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": "RS256"})),
+            b64(claims)
+        );
+        let authority = fixed_server(format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{token}"}}"#
+        ))
+        .await;
+        let manifest = manifest(vec![tenant("Odd", &guid(1), MDE_ONLY)]);
+        let report = verify::run(&manifest, &cred(), &Options::new(authority), &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        assert_eq!(tenant.status, Status::InvalidToken, "{roles}");
+        let error = tenant.error.as_ref().unwrap();
+        assert_eq!(
+            error.message,
+            format!("claim `roles`: expected an array of strings, got {got}")
+        );
+        assert!(tenant.apis[0].granted.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_credential_that_cannot_be_used_stops_the_run_before_any_token_request() {
+    capture();
+    let tenants: String = (1..=6)
+        .map(|n| granted(&format!("T{n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    // GitHub's OIDC endpoint stand-in: nothing listens there, so the external token cannot be had.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = move |name: &str| match name {
+        "ACTIONS_ID_TOKEN_REQUEST_URL" => Some(format!("http://127.0.0.1:{dead}/token?x=1")),
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("planted-request-token".to_owned()),
+        _ => None,
+    };
+    let credential = AppCredential::load(
+        &Credential::Federated(consentry::model::FederatedSource::Github),
+        CLIENT,
+        std::path::Path::new("."),
+        &env,
+    )
+    .unwrap();
+    let manifest = manifest(
+        (1..=6)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let report = verify::run(&manifest, &credential, &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    let sent = total_requests(&sandbox);
+    sandbox.shutdown().await;
+    assert_eq!(sent, 0, "no token request without a usable credential");
+    assert!(
+        report
+            .tenants
+            .iter()
+            .all(|t| t.status == Status::CredentialRejected)
+    );
+    let first = report.tenants[0].error.as_ref().unwrap();
+    assert!(
+        first
+            .message
+            .starts_with("the app's credential could not be used: "),
+        "{}",
+        first.message
+    );
+    assert_eq!(
+        report.credential.as_ref().map(|c| c.kind.as_str()),
+        Some("federated")
+    );
+    assert_eq!(report.exit(), Exit::Undetermined);
+    assert!(!to_json(&report).contains("planted-request-token"));
+}
+
+#[tokio::test]
+async fn verify_signature_checks_tokens_against_the_published_keys() {
+    let tenants: String = (1..=3)
+        .map(|n| granted(&format!("T{n}"), &guid(n), ""))
+        .collect();
+    let sandbox = sandbox(scenario(&tenants)).await;
+    let manifest = manifest(
+        (1..=3)
+            .map(|n| tenant(&format!("T{n}"), &guid(n), MDE_ONLY))
+            .collect(),
+    );
+    let mut opts = options(&sandbox);
+    opts.verify_signature = true;
+    let report = verify::run(&manifest, &cred(), &opts, &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    assert!(report.tenants.iter().all(|t| t.status == Status::Ok));
+    let signatures = report.signatures.unwrap();
+    assert_eq!((signatures.verified, signatures.not_verifiable), (3, 0));
+    assert!(to_json(&report).contains("\"signatures\""));
+
+    // Without the flag, the report does not claim anything about signatures.
+    let sandbox = self::sandbox(scenario(&granted("T1", &guid(1), ""))).await;
+    let plain = verify::run(&manifest_one(), &cred(), &options(&sandbox), &NoProgress)
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+    assert_eq!(plain.signatures, None);
+}
+
+fn manifest_one() -> Manifest {
+    manifest(vec![tenant("T1", &guid(1), MDE_ONLY)])
+}
+
+#[tokio::test]
+async fn verify_signature_refuses_unsigned_and_forged_tokens_and_names_graph_tokens() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let claims = serde_json::json!({"aud": MDE, "tid": guid(1), "appid": CLIENT,
+        "exp": chrono::Utc::now().timestamp() + 3600, "roles": [MACHINE]});
+    for (header, expect) in [
+        (
+            serde_json::json!({"alg": "none"}),
+            Err("signature: `alg` is none (unsigned), not RS256"),
+        ),
+        (
+            serde_json::json!({"alg": "HS256"}),
+            Err("signature: `alg` is HS256, not RS256"),
+        ),
+        // This server answers discovery with a token body: no keys, so nothing can verify.
+        (
+            serde_json::json!({"alg": "RS256", "kid": "k1"}),
+            Err("signature: the authority's keys could not be read"),
+        ),
+        (serde_json::json!({"alg": "RS256", "nonce": "abc"}), Ok(())),
+    ] {
+        let token = format!("{}.{}.c2ln", b64(header.clone()), b64(claims.clone()));
+        let authority = fixed_server(format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{token}"}}"#
+        ))
+        .await;
+        let mut opts = Options::new(authority);
+        opts.verify_signature = true;
+        let report = verify::run(&manifest_one(), &cred(), &opts, &NoProgress)
+            .await
+            .unwrap();
+        let tenant = &report.tenants[0];
+        match expect {
+            Err(start) => {
+                assert_eq!(tenant.status, Status::InvalidToken, "{header}");
+                let message = &tenant.error.as_ref().unwrap().message;
+                assert!(message.starts_with(start), "{header}: {message}");
+                assert_eq!(report.signatures.unwrap().verified, 0);
+            }
+            Ok(()) => {
+                assert_eq!(tenant.status, Status::Ok, "{header}");
+                assert_eq!(report.signatures.unwrap().not_verifiable, 1);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_token_fails_the_signature_check_and_the_real_one_passes() {
+    use base64::Engine as _;
+    use consentry::entra::keys::{KeySet, SignatureCheck};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sandbox = sandbox(scenario(&granted("T1", &guid(1), ""))).await;
+    let authority =
+        consentry::cloud::authority_host(Some(&sandbox.base_url()), Cloud::Global).unwrap();
+    let policy = RetryPolicy {
+        timeout: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
+    let token = auth::fetch_token(&authority, &guid(1), MDE, CLIENT, &cred(), policy)
+        .await
+        .unwrap();
+    let real = token.token.expose_secret().to_owned();
+    let header = consentry::jwt::decode(&real).unwrap().header;
+    let keys = KeySet::new(
+        consentry::http::client(&authority).unwrap(),
+        authority.clone(),
+        policy,
+    );
+    assert_eq!(keys.check(&real, &header).await, SignatureCheck::Verified);
+
+    // The same signature over claims that grant one more role.
+    let parts: Vec<&str> = real.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["roles"] = serde_json::json!([MACHINE, "Machine.Isolate"]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(claims.to_string()),
+        parts[2]
+    );
+    sandbox.shutdown().await;
+    assert_eq!(
+        keys.check(&forged, &header).await,
+        SignatureCheck::Invalid(
+            "the signature does not verify against the authority's key".to_owned()
+        )
     );
 }

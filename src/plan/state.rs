@@ -121,6 +121,8 @@ mod tests {
             },
             cloud: crate::cloud::Cloud::Global,
             fail_on_extra: false,
+            credential: None,
+            signatures: None,
             summary: Summary::default(),
             tenants: Vec::new(),
         }

@@ -220,6 +220,14 @@ impl Render<Report> for Table {
             }
         }
         let _ = writeln!(out, "\n{}", coverage.summary_line(report.tenants.len()));
+        // For audits: which credential the app signed in with.
+        if let Some(credential) = &report.credential {
+            let _ = write!(out, "Credential: {}", credential.kind.as_str());
+            if let Some(thumbprint) = &credential.thumbprint {
+                let _ = write!(out, " (certificate thumbprint {thumbprint})");
+            }
+            out.push('\n');
+        }
         // Every value was escaped where it was written; this pass is the guarantee that
         // nothing from a manifest, a token or Entra sends a control sequence to a terminal.
         crate::sanitize::terminal(&out).into_owned()

@@ -1,5 +1,6 @@
-//! From token outcomes to the verify [`Report`]: roles compared, statuses ranked, hints and consent
-//! links chosen, coverage counted. Pure: no I/O, so every rule is unit-tested.
+//! From token outcomes to the verify [`Report`]: entra failures mapped to statuses, roles compared,
+//! statuses ranked, hints and consent links chosen, coverage counted. Pure: no I/O, so every rule is
+//! unit-tested, and test fixtures build their reports through [`assess`] rather than a copy of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,8 +11,8 @@ use super::report::{
     ApiReport, AppInfo, EntraError, Report, RoleCoverage, SCHEMA_VERSION, Status, Summary,
     TenantReport,
 };
-use crate::aadsts::{self, Disposition};
-use crate::auth::TokenError;
+use crate::entra::aadsts::{self, Disposition};
+use crate::entra::{Kind, TokenError};
 use crate::exit::Exit;
 use crate::model::{Manifest, Tenant, TenantId};
 
@@ -51,10 +52,52 @@ impl ApiOutcome {
         match self {
             ApiOutcome::Token { .. } => "token",
             ApiOutcome::Invalid { .. } => Status::InvalidToken.as_str(),
-            ApiOutcome::Failed(e) => e.status().as_str(),
+            ApiOutcome::Failed(e) => status(e.kind).as_str(),
             ApiOutcome::Unfinished(Unfinished::Deadline(_)) => Status::Error.as_str(),
             ApiOutcome::Unfinished(Unfinished::Stopped(_)) => Status::NotChecked.as_str(),
         }
+    }
+}
+
+/// The report status an entra failure of `kind` gives the tenant × API.
+pub fn status(kind: Kind) -> Status {
+    match kind {
+        Kind::CredentialRejected | Kind::Cancelled => Status::CredentialRejected,
+        Kind::NotConsented => Status::NotConsented,
+        Kind::Disabled => Status::Disabled,
+        Kind::ResourceMissing => Status::ResourceMissing,
+        Kind::TenantNotFound => Status::TenantNotFound,
+        Kind::Blocked
+        | Kind::Throttled
+        | Kind::Transient
+        | Kind::Timeout
+        | Kind::Transport
+        | Kind::Protocol
+        | Kind::TooLarge
+        | Kind::Setup
+        | Kind::Other => Status::Error,
+    }
+}
+
+/// An entra failure as the report's [`EntraError`]: the OAuth `error` when Entra sent one,
+/// consentry's own name for the kind otherwise.
+pub fn entra_error(e: &TokenError) -> EntraError {
+    let mut message = e.message.clone();
+    // consentry's own failures say how hard it tried; Entra's answers are quoted as they were.
+    if e.error.is_none() && e.attempts > 0 {
+        message.push_str(&format!(", {} attempt(s)", e.attempts));
+    }
+    EntraError {
+        code: e.code_name(),
+        error: e
+            .error
+            .clone()
+            .unwrap_or_else(|| e.kind.as_str().to_owned()),
+        message,
+        trace_id: e.trace_id.clone(),
+        correlation_id: e.correlation_id.clone(),
+        http_status: e.http_status,
+        request_id: e.request_id.clone(),
     }
 }
 
@@ -70,6 +113,7 @@ fn invalid(message: String) -> EntraError {
         trace_id: None,
         correlation_id: None,
         http_status: None,
+        request_id: None,
     }
 }
 
@@ -79,13 +123,14 @@ fn api_reports(
     tenant: &Tenant,
     outcomes: Vec<(usize, ApiOutcome)>,
     rejection: Option<&EntraError>,
-) -> (Vec<ApiReport>, Option<String>) {
+) -> (Vec<(ApiReport, Option<Cause>)>, Option<String>) {
     let mut tid: Option<String> = tenant.id.guid().map(str::to_owned);
     let mut learnt = false;
     let mut apis = Vec::with_capacity(outcomes.len());
     for (ai, outcome) in outcomes {
         let api = &manifest.apis[ai];
         let required = tenant.required.get(&api.key).cloned().unwrap_or_default();
+        let mut cause = None;
         let mut report = ApiReport {
             api: api.key.clone(),
             resource: api.resource.clone(),
@@ -136,7 +181,8 @@ fn api_reports(
                 report.status = Status::InvalidToken;
                 report.error = Some(invalid(message));
             }
-            ApiOutcome::Failed(TokenError::Cancelled) => {
+            ApiOutcome::Failed(error) if error.kind == Kind::Cancelled => {
+                cause = Some(Cause::Entra(Kind::Cancelled));
                 report.status = Status::CredentialRejected;
                 let because = rejection
                     .map(|r| match &r.code {
@@ -146,20 +192,25 @@ fn api_reports(
                     .unwrap_or_default();
                 report.error = Some(EntraError {
                     code: rejection.and_then(|r| r.code.clone()),
-                    error: "not_asked".to_owned(),
+                    error: Kind::Cancelled.as_str().to_owned(),
                     message: format!(
                         "not asked: the app's credential was already rejected{because}"
                     ),
                     trace_id: None,
                     correlation_id: None,
                     http_status: None,
+                    request_id: None,
                 });
             }
             ApiOutcome::Failed(error) => {
-                report.status = error.status();
-                report.error = Some(error.to_entra_error());
+                cause = Some(Cause::Entra(error.kind));
+                report.status = status(error.kind);
+                report.error = Some(entra_error(&error));
             }
             ApiOutcome::Unfinished(why) => {
+                if matches!(why, Unfinished::Deadline(_)) {
+                    cause = Some(Cause::Deadline);
+                }
                 let (status, error, message) = match why {
                     Unfinished::Deadline(limit) => (
                         Status::Error,
@@ -183,10 +234,11 @@ fn api_reports(
                     trace_id: None,
                     correlation_id: None,
                     http_status: None,
+                    request_id: None,
                 });
             }
         }
-        apis.push(report);
+        apis.push((report, cause));
     }
     let tenant_id = match &tenant.id {
         TenantId::Guid(g) => Some(g.clone()),
@@ -204,8 +256,23 @@ fn role_list(apis: &[ApiReport], pick: fn(&ApiReport) -> &Vec<String>) -> String
         .join("; ")
 }
 
-/// What the partner should do about a tenant in `status`, given the deciding API's error.
-fn hint(status: Status, apis: &[ApiReport], error: Option<&EntraError>) -> Option<String> {
+/// What decided an API's failure, for the hint: an entra failure, or the run's `--deadline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The identity platform's answer (or the lack of one).
+    Entra(Kind),
+    /// The run's deadline passed first.
+    Deadline,
+}
+
+/// What the partner should do about a tenant in `status`, given the deciding API's failure cause
+/// and error.
+fn hint(
+    status: Status,
+    apis: &[ApiReport],
+    cause: Option<Cause>,
+    error: Option<&EntraError>,
+) -> Option<String> {
     let entry = error
         .and_then(|e| e.code.as_deref())
         .and_then(aadsts::lookup);
@@ -216,21 +283,29 @@ fn hint(status: Status, apis: &[ApiReport], error: Option<&EntraError>) -> Optio
             role_list(apis, |a| &a.missing)
         ),
         Status::InvalidToken => "The token Entra returned is not evidence for this tenant (see error). Check the tenant id, the cloud and --authority-host, then run again.".to_owned(),
-        Status::CredentialRejected => aadsts::lookup_number(7000215)
+        // The deciding code's own advice (70021 says more than "fix the secret"), else the
+        // secret's.
+        Status::CredentialRejected => entry
+            .filter(|e| e.disposition == Disposition::Final(Kind::CredentialRejected))
+            .or_else(|| aadsts::lookup_number(7000215))
             .map(|e| e.advice.to_owned())
             .unwrap_or_default(),
         Status::NotChecked => "The run was stopped before this tenant was checked: run verify again.".to_owned(),
-        _ => match (entry, error) {
+        _ => match (entry, cause) {
+            (_, Some(Cause::Deadline)) => "The run's --deadline passed before this tenant answered: run again later, with a longer --deadline, or check it alone with --tenant.".to_owned(),
             (Some(entry), _) => entry.advice.to_owned(),
-            (None, Some(e)) if e.error == "deadline" => "The run's --deadline passed before this tenant answered: run again later, with a longer --deadline, or check it alone with --tenant.".to_owned(),
-            (None, Some(e)) if e.error == "timeout" => "No answer from the token endpoint: check the network (proxy, firewall) and --authority-host, or raise --timeout, then run again.".to_owned(),
-            (None, Some(EntraError { http_status: Some(429), .. })) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
-            (None, Some(EntraError { http_status: Some(500..=599), .. })) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
-            (None, Some(e)) if e.error == "connection_failed" => "Could not reach the token endpoint: check the network (proxy, firewall, DNS) and --authority-host, then run again.".to_owned(),
-            (None, Some(EntraError { code: Some(code), .. })) => format!(
-                "{code} is not in consentry's table: read Entra's message, and https://login.microsoftonline.com/error?code={}",
-                code.trim_start_matches("AADSTS")
-            ),
+            (None, Some(Cause::Entra(Kind::Timeout))) => "No answer from the token endpoint: check the network (proxy, firewall) and --authority-host, or raise --timeout, then run again.".to_owned(),
+            (None, Some(Cause::Entra(Kind::Throttled))) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
+            (None, Some(Cause::Entra(Kind::Transient))) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
+            (None, Some(Cause::Entra(Kind::Transport))) => "Could not reach the token endpoint: check the network (proxy, firewall, DNS) and --authority-host, then run again.".to_owned(),
+            (None, Some(Cause::Entra(Kind::TooLarge))) => "The token endpoint answered with more than 1 MiB, far more than any token answer: check --authority-host (it may not be Entra ID) and any proxy in between.".to_owned(),
+            (None, _) if error.and_then(|e| e.code.as_ref()).is_some() => {
+                let code = error.and_then(|e| e.code.as_deref()).unwrap_or_default();
+                format!(
+                    "{code} is not in consentry's table: read Entra's message, and https://login.microsoftonline.com/error?code={}",
+                    code.trim_start_matches("AADSTS")
+                )
+            }
             _ => "The token endpoint's answer was not understood (see error); run again, and report it if it persists.".to_owned(),
         },
     };
@@ -250,12 +325,16 @@ fn tenant_report(
     options: &Options,
 ) -> TenantReport {
     let (apis, tenant_id) = api_reports(manifest, tenant, outcomes, rejection);
-    let status = apis.iter().map(|a| a.status).max().unwrap_or(Status::Ok);
-    let error = apis
+    let status = apis
         .iter()
-        .find(|a| a.status == status)
-        .and_then(|a| a.error.clone());
-    let mut hint = hint(status, &apis, error.as_ref());
+        .map(|(a, _)| a.status)
+        .max()
+        .unwrap_or(Status::Ok);
+    let deciding = apis.iter().find(|(a, _)| a.status == status);
+    let error = deciding.and_then(|(a, _)| a.error.clone());
+    let cause = deciding.and_then(|(_, cause)| *cause);
+    let apis: Vec<ApiReport> = apis.into_iter().map(|(a, _)| a).collect();
+    let mut hint = hint(status, &apis, cause, error.as_ref());
     if options.fail_on_extra && apis.iter().any(|a| !a.extra.is_empty()) {
         let extra = format!(
             "Extra roles granted (least privilege): {}. Remove them from the app registration, then have the tenant consent again, or revoke them in the tenant.",
@@ -318,8 +397,8 @@ fn summary(tenants: &[TenantReport]) -> Summary {
 }
 
 /// Builds the report from each selected tenant's outcomes (`per_tenant[i]` belongs to
-/// `manifest.tenants[selected[i]]`, APIs in manifest order).
-pub(super) fn report(
+/// `manifest.tenants[selected[i]]`, each outcome with the index of its API in `manifest.apis`).
+pub fn assess(
     manifest: &Manifest,
     selected: &[usize],
     per_tenant: Vec<Vec<(usize, ApiOutcome)>>,
@@ -331,11 +410,7 @@ pub(super) fn report(
         .iter()
         .flatten()
         .find_map(|(_, outcome)| match outcome {
-            ApiOutcome::Failed(e @ TokenError::Rejected { .. })
-                if e.status() == Status::CredentialRejected =>
-            {
-                Some(e.to_entra_error())
-            }
+            ApiOutcome::Failed(e) if e.kind == Kind::CredentialRejected => Some(entra_error(e)),
             _ => None,
         });
     let tenants: Vec<TenantReport> = selected
@@ -360,6 +435,9 @@ pub(super) fn report(
         },
         cloud: manifest.cloud,
         fail_on_extra: options.fail_on_extra,
+        // Known to the caller that signed in, not to the assessment.
+        credential: None,
+        signatures: None,
         summary: summary(&tenants),
         tenants,
     }
@@ -458,19 +536,22 @@ mod tests {
         }
     }
 
-    fn rejected(status: Status, code: &str) -> ApiOutcome {
-        ApiOutcome::Failed(TokenError::Rejected {
-            status,
-            detail: Box::new(EntraError {
-                code: Some(code.into()),
-                error: "x".into(),
-                message: "said".into(),
-                trace_id: Some("t".into()),
-                correlation_id: Some("c".into()),
-                http_status: Some(400),
-            }),
+    fn rejected(kind: Kind, code: &str) -> ApiOutcome {
+        ApiOutcome::Failed(TokenError {
+            kind,
+            code: aadsts::parse_code(code),
+            error: Some("x".into()),
+            message: "said".into(),
+            trace_id: Some("t".into()),
+            correlation_id: Some("c".into()),
+            http_status: Some(400),
+            request_id: None,
             attempts: 1,
         })
+    }
+
+    fn cancelled() -> ApiOutcome {
+        ApiOutcome::Failed(TokenError::new(Kind::Cancelled, "not asked"))
     }
 
     fn build(outcomes: Vec<Vec<ApiOutcome>>, options: &Options) -> Report {
@@ -478,7 +559,7 @@ mod tests {
             .into_iter()
             .map(|o| o.into_iter().enumerate().collect())
             .collect();
-        report(&manifest(), &[0, 1], per_tenant, options, Utc::now())
+        assess(&manifest(), &[0, 1], per_tenant, options, Utc::now())
     }
 
     #[test]
@@ -611,10 +692,10 @@ mod tests {
             vec![
                 vec![
                     token(T1, &all),
-                    rejected(Status::NotConsented, "AADSTS700016"),
+                    rejected(Kind::NotConsented, "AADSTS700016"),
                 ],
                 vec![
-                    rejected(Status::ResourceMissing, "AADSTS500011"),
+                    rejected(Kind::ResourceMissing, "AADSTS500011"),
                     ApiOutcome::Invalid {
                         message: "claim `aud`: expected a, got b".into(),
                     },
@@ -668,13 +749,10 @@ mod tests {
         let r = build(
             vec![
                 vec![
-                    rejected(Status::CredentialRejected, "AADSTS7000215"),
-                    ApiOutcome::Failed(TokenError::Cancelled),
+                    rejected(Kind::CredentialRejected, "AADSTS7000215"),
+                    cancelled(),
                 ],
-                vec![
-                    ApiOutcome::Failed(TokenError::Cancelled),
-                    ApiOutcome::Failed(TokenError::Cancelled),
-                ],
+                vec![cancelled(), cancelled()],
             ],
             &options(),
         );
@@ -704,16 +782,13 @@ mod tests {
 
     #[test]
     fn errors_get_specific_hints() {
-        let timeout = ApiOutcome::Failed(TokenError::Timeout {
-            timeout: Duration::from_secs(1),
-            attempts: 4,
-        });
+        let timeout = ApiOutcome::Failed(TokenError::new(Kind::Timeout, "no answer within 1s"));
         let r = build(
             vec![
-                vec![timeout, rejected(Status::Error, "AADSTS9999999")],
+                vec![timeout, rejected(Kind::Other, "AADSTS9999999")],
                 vec![
-                    rejected(Status::Error, "AADSTS90055"),
-                    rejected(Status::Error, "AADSTS53003"),
+                    rejected(Kind::Throttled, "AADSTS90055"),
+                    rejected(Kind::Blocked, "AADSTS53003"),
                 ],
             ],
             &options(),
@@ -729,10 +804,10 @@ mod tests {
         let mut only_unknown = build(
             vec![
                 vec![
-                    rejected(Status::Error, "AADSTS9999999"),
+                    rejected(Kind::Other, "AADSTS9999999"),
                     token(T1, &["Machine.Read.All"]),
                 ],
-                vec![rejected(Status::Error, "AADSTS53003"), token("x", &[])],
+                vec![rejected(Kind::Blocked, "AADSTS53003"), token("x", &[])],
             ],
             &options(),
         );

@@ -13,26 +13,28 @@ mod assess;
 pub mod report;
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use secrecy::{ExposeSecret as _, SecretString};
-use url::{Host, Url};
+use secrecy::ExposeSecret as _;
+use url::Url;
 
-use crate::auth::{Gate, RetryPolicy, TokenClient, TokenError};
-use crate::cloud::Cloud;
 use crate::consent::LinkStyle;
+use crate::credential::AppCredential;
+use crate::entra::keys::{KeySet, SignatureCheck};
+use crate::entra::{Kind, TokenClient, TokenError};
+use crate::http::{Gate, RetryPolicy};
 use crate::jwt;
 use crate::model::Manifest;
 
-pub use assess::{ApiOutcome, Unfinished};
+pub use assess::{ApiOutcome, Unfinished, assess};
 pub use report::{Report, Status};
 
 /// How `verify` runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Where tokens are requested (see [`authority_host`]).
+    /// Where tokens are requested (see [`crate::cloud::authority_host`]).
     pub authority_host: Url,
     /// Token requests in flight at most.
     pub concurrency: usize,
@@ -54,6 +56,9 @@ pub struct Options {
     /// How long the whole run may take; requests unanswered by then are `error`, "deadline
     /// reached".
     pub deadline: Duration,
+    /// Check every token's signature against the authority's published keys
+    /// (`--verify-signature`).
+    pub verify_signature: bool,
 }
 
 /// The default [`Options::deadline`]: generous for thousands of tenants at the default
@@ -76,6 +81,7 @@ impl Options {
             fail_on_extra: false,
             link_style: LinkStyle::default(),
             deadline: DEFAULT_DEADLINE,
+            verify_signature: false,
         }
     }
 
@@ -101,80 +107,14 @@ pub enum VerifyError {
         suggestion: Option<String>,
     },
     /// `--authority-host` is not a URL consentry will send a secret to.
-    #[error("--authority-host `{input}`: {reason}")]
-    Authority {
-        /// The value as given.
-        input: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    Authority(#[from] crate::cloud::AuthorityError),
     /// `--concurrency 0`.
     #[error("--concurrency must be at least 1")]
     Concurrency,
     /// The HTTP client could not be built.
     #[error(transparent)]
-    Client(#[from] TokenError),
-}
-
-/// Whether `url`'s host is loopback: 127.0.0.0/8, ::1 or `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
-/// The authority to request tokens from: `input` (`--authority-host`), or the cloud's login host.
-/// `https://` always; `http://` only for loopback hosts, so a secret never crosses a network in
-/// the clear. No credentials, query or fragment.
-pub fn authority_host(input: Option<&str>, cloud: Cloud) -> Result<Url, VerifyError> {
-    let text = input.map(str::trim).unwrap_or(cloud.authority_host());
-    let parsed = Url::parse(text);
-    // A password someone put in the URL must not come back in the error message.
-    let shown = match &parsed {
-        Ok(url) if url.password().is_some() => {
-            let mut redacted = url.clone();
-            let _ = redacted.set_password(Some("***"));
-            redacted.to_string()
-        }
-        Ok(_) => text.to_owned(),
-        // Unparseable: anything before an `@` may be a password; show only what follows it.
-        Err(_) => match text.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => text.to_owned(),
-        },
-    };
-    let refuse = |reason: &str| VerifyError::Authority {
-        input: shown.clone(),
-        reason: reason.to_owned(),
-    };
-    let url = parsed.map_err(|e| refuse(&format!("not a URL ({e})")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(refuse(
-                "plain http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
-            ));
-        }
-        _ => {
-            return Err(refuse(
-                "only https:// URLs (or http:// on loopback) are accepted",
-            ));
-        }
-    }
-    if url.host().is_none() {
-        return Err(refuse("the URL has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse("the URL must not carry a user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(refuse("the URL must not carry a query or fragment"));
-    }
-    Ok(url)
+    Client(#[from] crate::http::ClientError),
 }
 
 /// Progress of a run, counted in tenants. The CLI draws a bar on a terminal; tests count.
@@ -236,11 +176,18 @@ fn select(manifest: &Manifest, filters: &[String]) -> Result<Vec<usize>, VerifyE
 /// the report.
 pub async fn run(
     manifest: &Manifest,
-    secret: &SecretString,
+    credential: &AppCredential,
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
-    run_until(manifest, secret, options, progress, std::future::pending()).await
+    run_until(
+        manifest,
+        credential,
+        options,
+        progress,
+        std::future::pending(),
+    )
+    .await
 }
 
 /// [`run`], ending early when `stop` completes (with the name of what stopped it, e.g. `SIGINT`):
@@ -248,7 +195,7 @@ pub async fn run(
 /// reported `not_checked`.
 pub async fn run_until(
     manifest: &Manifest,
-    secret: &SecretString,
+    credential: &AppCredential,
     options: &Options,
     progress: &dyn Progress,
     stop: impl Future<Output = &'static str>,
@@ -257,15 +204,24 @@ pub async fn run_until(
         return Err(VerifyError::Concurrency);
     }
     let selected = select(manifest, &options.tenants)?;
-    let http = crate::auth::http_client(&options.authority_host)?;
+    let http = crate::http::client(&options.authority_host)?;
     let client = TokenClient::new(
-        http,
+        http.clone(),
         options.authority_host.clone(),
         &manifest.app.client_id,
-        secret.clone(),
+        credential.clone(),
         options.retry_policy(),
     );
     let gate = Gate::new(options.concurrency);
+    let keys = options.verify_signature.then(|| {
+        KeySet::new(
+            http.clone(),
+            options.authority_host.clone(),
+            options.retry_policy(),
+        )
+    });
+    let verified = AtomicUsize::new(0);
+    let not_verifiable = AtomicUsize::new(0);
 
     // One job per tenant × API the tenant requires, APIs in manifest order.
     let jobs: Vec<(usize, usize)> = selected
@@ -308,6 +264,7 @@ pub async fn run_until(
             let api = &manifest.apis[ai];
             let client = &client;
             let gate = &gate;
+            let (keys, verified, not_verifiable) = (keys.as_ref(), &verified, &not_verifiable);
             async move {
                 let result = client
                     .request(tenant.id.as_str(), &api.resource, Some(gate))
@@ -318,7 +275,27 @@ pub async fn run_until(
                     resource_app_id: api.resource_app_id.as_deref(),
                     client_id: &manifest.app.client_id,
                 };
-                let outcome = read_token(result, &expected);
+                let outcome = match (result, keys) {
+                    (Ok(token), Some(keys)) => {
+                        let raw = token.token.expose_secret();
+                        let header = jwt::decode(raw).map(|d| d.header).unwrap_or_default();
+                        match keys.check(raw, &header).await {
+                            SignatureCheck::Verified => {
+                                verified.fetch_add(1, Ordering::Relaxed);
+                                read_token(Ok(token), &expected)
+                            }
+                            SignatureCheck::NotVerifiable(why) => {
+                                tracing::debug!(tenant = %tenant.id, api = %api.key, why, "signature not verifiable");
+                                not_verifiable.fetch_add(1, Ordering::Relaxed);
+                                read_token(Ok(token), &expected)
+                            }
+                            SignatureCheck::Invalid(why) => ApiOutcome::Invalid {
+                                message: format!("signature: {why}"),
+                            },
+                        }
+                    }
+                    (result, _) => read_token(result, &expected),
+                };
                 tracing::debug!(tenant = %tenant.id, api = %api.key, status = %outcome.status(), "tenant × API checked");
                 (index, slot, outcome)
             }
@@ -363,24 +340,27 @@ pub async fn run_until(
         // reported rather than panicking.
         let outcome = outcome.unwrap_or_else(|| match &unfinished {
             Some(why) => ApiOutcome::Unfinished(why.clone()),
-            None => ApiOutcome::Failed(TokenError::Client(
-                "internal: no result for this request".to_owned(),
+            None => ApiOutcome::Failed(TokenError::new(
+                Kind::Setup,
+                "internal: no result for this request",
             )),
         });
         per_tenant[slot].push((ai, outcome));
     }
-    Ok(assess::report(
-        manifest,
-        &selected,
-        per_tenant,
-        options,
-        chrono::Utc::now(),
-    ))
+    let mut report = assess(manifest, &selected, per_tenant, options, chrono::Utc::now());
+    report.credential = Some(credential.info());
+    if options.verify_signature {
+        report.signatures = Some(report::Signatures {
+            verified: verified.into_inner(),
+            not_verifiable: not_verifiable.into_inner(),
+        });
+    }
+    Ok(report)
 }
 
 /// Turns a token (or the failure to get one) into what verify needs from it; the token is dropped.
 fn read_token(
-    result: Result<crate::auth::AccessToken, TokenError>,
+    result: Result<crate::entra::AccessToken, TokenError>,
     expected: &jwt::Expected<'_>,
 ) -> ApiOutcome {
     let token = match result {
@@ -409,45 +389,5 @@ fn read_token(
         Err(e) => ApiOutcome::Invalid {
             message: format!("the access token is not a readable JWT: {e}"),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authority_host_rules() {
-        assert_eq!(
-            authority_host(None, Cloud::GccHigh).unwrap().as_str(),
-            "https://login.microsoftonline.us/"
-        );
-        for ok in [
-            "http://127.0.0.1:8080",
-            "http://127.9.9.9",
-            "http://[::1]:1",
-            "http://LOCALHOST:3000/",
-            "https://login.example.test/prefix",
-        ] {
-            assert!(authority_host(Some(ok), Cloud::Global).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://login.microsoftonline.com",
-            "http://10.0.0.1",
-            "http://localhost.evil.test",
-            "ftp://127.0.0.1",
-            "https://user:pw@login.microsoftonline.com",
-            "https://user:pw@login.microsoftonline.com:badport",
-            "https://login.microsoftonline.com/?x=1",
-            "not a url",
-        ] {
-            let err = authority_host(Some(bad), Cloud::Global).unwrap_err();
-            assert!(matches!(err, VerifyError::Authority { .. }), "{bad}");
-            assert!(!err.to_string().contains("pw@"), "{err}");
-        }
-        let err = authority_host(Some("http://example.com"), Cloud::Global)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("loopback"), "{err}");
     }
 }

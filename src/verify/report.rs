@@ -25,6 +25,13 @@ pub struct Report {
     /// Whether extra roles counted as findings (`--fail-on-extra`).
     #[serde(default)]
     pub fail_on_extra: bool,
+    /// The credential the app signed in with (kind, certificate thumbprint), for audits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<crate::credential::CredentialInfo>,
+    /// With `--verify-signature`: how many tokens' signatures verified, and how many cannot be
+    /// verified by design (Microsoft Graph). A token whose signature fails is `invalid_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
     /// Counts over all tenants.
     pub summary: Summary,
     /// One entry per tenant checked, in manifest order.
@@ -38,6 +45,15 @@ pub struct AppInfo {
     pub name: String,
     /// Application (client) id.
     pub client_id: String,
+}
+
+/// What `--verify-signature` found, over every token received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Signatures {
+    /// Tokens whose signature verified against the authority's published keys.
+    pub verified: usize,
+    /// Tokens that cannot be verified by design (a `nonce` header: Microsoft Graph).
+    pub not_verifiable: usize,
 }
 
 /// Counts over all tenants.
@@ -119,6 +135,10 @@ pub struct EntraError {
     pub correlation_id: Option<String>,
     /// The HTTP status of the last attempt, when there was a response.
     pub http_status: Option<u16>,
+    /// The `client-request-id` consentry sent with the last attempt (Microsoft support can find
+    /// the request by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A tenant's or API's state. Ordered from best to worst: a tenant takes the worst of its APIs.

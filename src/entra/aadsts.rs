@@ -1,16 +1,25 @@
 //! The AADSTS error codes consentry understands (reference §4): what each means for a partner,
-//! which verify status it becomes, and what to do about it.
+//! which kind of failure it is, and what to do about it.
+//!
+//! The credential codes of certificates and workload identity federation come from reference §6
+//! (Microsoft: "Microsoft identity platform application authentication certificate credentials"
+//! and "Workload identity federation: considerations and troubleshooting"): 700027 no registered
+//! certificate matches or the signature is invalid; 700024 the assertion is outside its time
+//! window; 70021 no federated identity credential matches, which Microsoft also reports for a few
+//! minutes right after a credential is added, while it propagates; 700211 / 700212 / 700213 no
+//! match on issuer / audience / subject; 700229 an Entra-issued token was presented as the
+//! external token. Each stops the run as `credential_rejected`, like a wrong secret.
 //!
 //! One table serves both the token client's error classification and `consentry explain`, so the
 //! advice a partner reads in a report is the advice `explain` prints.
 
-use crate::verify::report::Status;
+use super::Kind;
 
 /// What the token client does when Entra answers with a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
-    /// A final answer about the tenant: report this status.
-    Final(Status),
+    /// A final answer about the tenant, of this kind.
+    Final(Kind),
     /// Throttling or a transient fault: retry with backoff (and report `error` if retries run out).
     Retry,
 }
@@ -48,11 +57,11 @@ manifest's `cloud` is the tenant's national cloud.";
 const REQUEST_SHAPE: &str = "consentry sent a request Entra refuses. Please report it as a bug, \
 with the trace and correlation ids.";
 
-const fn entry(code: u32, meaning: &'static str, status: Status, advice: &'static str) -> Entry {
+const fn entry(code: u32, meaning: &'static str, kind: Kind, advice: &'static str) -> Entry {
     Entry {
         code,
         meaning,
-        disposition: Disposition::Final(status),
+        disposition: Disposition::Final(kind),
         advice,
     }
 }
@@ -76,26 +85,29 @@ pub const TABLE: &[Entry] = &[
     entry(
         53003,
         "Access was blocked by a Conditional Access policy in the customer's tenant.",
-        Status::Error,
+        Kind::Blocked,
         "Ask the customer to exclude the app's service principal from the Conditional Access policy \
 that blocks it (workload identity policies apply to app-only sign-ins).",
     ),
     entry(
         65001,
         "Consent was not given for the app in this tenant.",
-        Status::NotConsented,
+        Kind::NotConsented,
         NOT_CONSENTED,
     ),
     entry(
         70021,
         "No federated identity credential on the app matches the presented assertion.",
-        Status::CredentialRejected,
-        CREDENTIAL,
+        Kind::CredentialRejected,
+        "Check the app's federated identity credentials (issuer, subject and audience must match the \
+external token exactly; they are case-sensitive). If the federated credential was added minutes \
+ago, Entra may still be propagating it: wait a few minutes and run again. This affects every \
+tenant, so no tenant was checked after it.",
     ),
     entry(
         90002,
         "The tenant was not found: it does not exist, or has no active subscription.",
-        Status::TenantNotFound,
+        Kind::TenantNotFound,
         TENANT,
     ),
     retry(
@@ -106,7 +118,7 @@ that blocks it (workload identity policies apply to app-only sign-ins).",
     entry(
         90038,
         "The tenant belongs to another national cloud than the one asked.",
-        Status::TenantNotFound,
+        Kind::TenantNotFound,
         TENANT,
     ),
     retry(
@@ -117,7 +129,7 @@ that blocks it (workload identity policies apply to app-only sign-ins).",
     entry(
         500011,
         "The resource API has no service principal in the tenant.",
-        Status::ResourceMissing,
+        Kind::ResourceMissing,
         "The tenant has not provisioned that Defender service (no licence, or never opened the \
 portal), or the resource URI or cloud is wrong. Ask the customer to activate the service, then \
 consent again.",
@@ -125,104 +137,117 @@ consent again.",
     entry(
         700011,
         "The app was not found in the tenant's directory.",
-        Status::NotConsented,
+        Kind::NotConsented,
         NOT_CONSENTED,
     ),
     entry(
         700016,
         "The app has no service principal in the tenant: it was never consented there.",
-        Status::NotConsented,
+        Kind::NotConsented,
         NOT_CONSENTED,
     ),
     entry(
         700022,
         "The request named more than one resource; client credentials allow one per request.",
-        Status::Error,
+        Kind::Other,
         REQUEST_SHAPE,
     ),
     entry(
         700024,
         "The client assertion is outside its validity window (expired or not yet valid).",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         700027,
         "The client assertion's signature does not match any certificate registered on the app.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         700211,
         "No federated identity credential on the app matches the assertion's issuer.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        700212,
+        "No federated identity credential on the app matches the assertion's audience.",
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         700213,
         "No federated identity credential on the app matches the assertion's subject.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
+        CREDENTIAL,
+    ),
+    entry(
+        700229,
+        "The external token given as a federated assertion was issued by Entra ID itself, which \
+federation does not accept.",
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         900023,
         "The tenant identifier is malformed: neither a GUID nor a domain.",
-        Status::TenantNotFound,
+        Kind::TenantNotFound,
         TENANT,
     ),
     entry(
         901002,
         "The v2 endpoint refused a `resource` parameter (v2 wants `scope`).",
-        Status::Error,
+        Kind::Other,
         REQUEST_SHAPE,
     ),
     entry(
         1002012,
         "The scope is not valid: client credentials need `{resource}/.default`.",
-        Status::Error,
+        Kind::Other,
         REQUEST_SHAPE,
     ),
     entry(
         7000112,
         "The app (or the resource) is disabled in the tenant.",
-        Status::Disabled,
+        Kind::Disabled,
         "The customer disabled the enterprise app (Enterprise applications → Properties → \
 \"Enabled for users to sign in?\"). Ask them to enable it again.",
     ),
     entry(
         7000215,
         "The client secret is not valid for this app.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         7000218,
         "The request carried no client secret or assertion.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         7000222,
         "The client secret has expired.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         7002137,
         "The federated assertion's audience does not match the app's federated credential.",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         7002138,
         "The federated assertion was rejected (invalid or expired token from the external issuer).",
-        Status::CredentialRejected,
+        Kind::CredentialRejected,
         CREDENTIAL,
     ),
     entry(
         9001023,
         "The `common` (or `organizations`) endpoint was used for client credentials; a tenant is required.",
-        Status::Error,
+        Kind::Other,
         REQUEST_SHAPE,
     ),
 ];
@@ -254,7 +279,7 @@ pub fn lookup_number(code: u32) -> Option<&'static Entry> {
 /// What `consentry explain` prints for a known code.
 pub fn render_explain(entry: &Entry) -> String {
     let outcome = match entry.disposition {
-        Disposition::Final(status) => format!("verify reports the tenant as `{status}`"),
+        Disposition::Final(kind) => format!("verify reports the tenant as `{}`", kind.as_str()),
         Disposition::Retry => "verify retries with backoff; `error` if retries run out".to_owned(),
     };
     format!(
@@ -334,15 +359,15 @@ mod tests {
         sorted.dedup();
         assert_eq!(codes, sorted, "TABLE must be sorted and unique");
         let expect = [
-            (700016, Disposition::Final(Status::NotConsented)),
-            (700011, Disposition::Final(Status::NotConsented)),
-            (65001, Disposition::Final(Status::NotConsented)),
-            (7000112, Disposition::Final(Status::Disabled)),
-            (500011, Disposition::Final(Status::ResourceMissing)),
-            (90002, Disposition::Final(Status::TenantNotFound)),
-            (900023, Disposition::Final(Status::TenantNotFound)),
-            (90038, Disposition::Final(Status::TenantNotFound)),
-            (53003, Disposition::Final(Status::Error)),
+            (700016, Disposition::Final(Kind::NotConsented)),
+            (700011, Disposition::Final(Kind::NotConsented)),
+            (65001, Disposition::Final(Kind::NotConsented)),
+            (7000112, Disposition::Final(Kind::Disabled)),
+            (500011, Disposition::Final(Kind::ResourceMissing)),
+            (90002, Disposition::Final(Kind::TenantNotFound)),
+            (900023, Disposition::Final(Kind::TenantNotFound)),
+            (90038, Disposition::Final(Kind::TenantNotFound)),
+            (53003, Disposition::Final(Kind::Blocked)),
             (50196, Disposition::Retry),
             (90055, Disposition::Retry),
             (90033, Disposition::Retry),
@@ -354,11 +379,12 @@ mod tests {
             );
         }
         for code in [
-            7000215, 7000222, 700027, 700024, 7000218, 70021, 700211, 700213, 7002137, 7002138,
+            7000215, 7000222, 700027, 700024, 7000218, 70021, 700211, 700212, 700213, 700229,
+            7002137, 7002138,
         ] {
             assert_eq!(
                 lookup_number(code).map(|e| e.disposition),
-                Some(Disposition::Final(Status::CredentialRejected)),
+                Some(Disposition::Final(Kind::CredentialRejected)),
                 "{code}"
             );
         }

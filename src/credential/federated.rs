@@ -1,0 +1,317 @@
+//! Workload identity federation: the client assertion is a token another identity provider
+//! issued, which the app registration trusts through a federated identity credential.
+//!
+//! What the sources do (reference §6, from Microsoft's "Workload identity federation" pages,
+//! <https://learn.microsoft.com/entra/workload-id/workload-identity-federation>, and GitHub's
+//! "About security hardening with OpenID Connect",
+//! <https://docs.github.com/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect>):
+//! - GitHub Actions: a job with `permissions: id-token: write` gets `ACTIONS_ID_TOKEN_REQUEST_URL`
+//!   and `ACTIONS_ID_TOKEN_REQUEST_TOKEN`; `GET {URL}&audience=api://AzureADTokenExchange` (the
+//!   URL already has a query) with `Authorization: bearer {TOKEN}` answers `{"value": "<JWT>"}`.
+//!   The token lives about 5 minutes.
+//! - Kubernetes (Azure workload identity): `AZURE_FEDERATED_TOKEN_FILE` names a projected
+//!   service-account token that the kubelet rotates: it is re-read for every exchange.
+//! - Any file or environment variable another CI system fills.
+//!
+//! A stale token is refused by Entra with AADSTS700024, so a token is used only while more than
+//! [`MIN_LIFE_SECS`] of its life remain. GitHub's token is cached under that rule and one fetch
+//! is shared by every request waiting for it: a 5,000-tenant run asks GitHub a handful of times,
+//! not 5,000. The token's `exp` is read without checking its signature: Entra checks it; this is
+//! only to know when to fetch again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use url::Url;
+
+use super::CredentialError;
+use super::secret::{read_bounded, read_env, resolve};
+use crate::model::FederatedSource;
+
+/// The audience Entra expects in an external token (reference §6).
+pub const AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// A token with less life than this left is not presented: fetched or read again instead.
+pub const MIN_LIFE_SECS: i64 = 60;
+
+/// How long GitHub's OIDC endpoint is given to answer.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The biggest answer read from GitHub's OIDC endpoint (a token is about 1 KiB).
+pub const MAX_FETCH_BYTES: usize = 64 * 1024;
+
+/// The GitHub variables (set only for jobs with `permissions: id-token: write`).
+pub const GITHUB_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// The bearer token for [`GITHUB_URL_ENV`].
+pub const GITHUB_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// Azure workload identity's token file variable.
+pub const KUBERNETES_ENV: &str = "AZURE_FEDERATED_TOKEN_FILE";
+
+/// A loaded federated credential.
+pub(crate) struct Federated {
+    source: Source,
+    /// GitHub's token while it is fresh, or the failure that stops further fetches. The lock is
+    /// held across a fetch, so concurrent requests wait for one fetch instead of making many.
+    cache: tokio::sync::Mutex<Cache>,
+}
+
+enum Source {
+    Github {
+        url: Url,
+        request_token: SecretString,
+    },
+    Kubernetes(PathBuf),
+    File(PathBuf),
+    Env {
+        name: String,
+        token: SecretString,
+    },
+}
+
+#[derive(Default)]
+struct Cache {
+    token: Option<(SecretString, i64)>,
+    failure: Option<String>,
+}
+
+impl Federated {
+    /// Checks the source before anything is sent: variables present, files readable and holding
+    /// an unexpired JWT.
+    pub(crate) fn load(
+        source: &FederatedSource,
+        manifest_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        now: i64,
+    ) -> Result<Federated, CredentialError> {
+        let nonempty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let source = match source {
+            FederatedSource::Github => {
+                let url = nonempty(GITHUB_URL_ENV).ok_or(CredentialError::GithubEnvMissing {
+                    name: GITHUB_URL_ENV,
+                })?;
+                let request_token =
+                    nonempty(GITHUB_TOKEN_ENV).ok_or(CredentialError::GithubEnvMissing {
+                        name: GITHUB_TOKEN_ENV,
+                    })?;
+                Source::Github {
+                    url: github_url(url.trim())?,
+                    request_token: SecretString::from(request_token.trim().to_owned()),
+                }
+            }
+            FederatedSource::Kubernetes => {
+                let path = nonempty(KUBERNETES_ENV).ok_or(CredentialError::KubernetesEnvMissing)?;
+                Source::Kubernetes(PathBuf::from(path.trim()))
+            }
+            FederatedSource::File(path) => Source::File(resolve(path, manifest_dir)),
+            FederatedSource::Env(name) => {
+                let token = read_env(name, "federated token", env)?;
+                Source::Env {
+                    name: name.clone(),
+                    token: SecretString::from(token.expose_secret().trim().to_owned()),
+                }
+            }
+        };
+        let federated = Federated {
+            source,
+            cache: tokio::sync::Mutex::new(Cache::default()),
+        };
+        // A file or variable that already holds a dead token is a setup problem; GitHub's token
+        // is fetched when the first request needs it.
+        match &federated.source {
+            Source::Kubernetes(path) | Source::File(path) => {
+                read_token_file(path, now, false)?;
+            }
+            Source::Env { name, token } => {
+                check_token(token, &format!("environment variable {name}"), now, false)?;
+            }
+            Source::Github { .. } => {}
+        }
+        Ok(federated)
+    }
+
+    /// `github`, `kubernetes`, `file` or `env`.
+    pub(crate) fn source_name(&self) -> &'static str {
+        match self.source {
+            Source::Github { .. } => "github",
+            Source::Kubernetes(_) => "kubernetes",
+            Source::File(_) => "file",
+            Source::Env { .. } => "env",
+        }
+    }
+
+    /// The external token to present now.
+    pub(crate) async fn token(
+        &self,
+        http: &reqwest::Client,
+        now: i64,
+    ) -> Result<SecretString, CredentialError> {
+        match &self.source {
+            Source::Kubernetes(path) | Source::File(path) => read_token_file(path, now, true),
+            Source::Env { name, token } => {
+                check_token(token, &format!("environment variable {name}"), now, true)?;
+                Ok(token.clone())
+            }
+            Source::Github { url, request_token } => {
+                let mut cache = self.cache.lock().await;
+                if let Some(reason) = &cache.failure {
+                    return Err(CredentialError::GithubFetch {
+                        reason: reason.clone(),
+                    });
+                }
+                if let Some((token, exp)) = &cache.token
+                    && exp - now > MIN_LIFE_SECS
+                {
+                    return Ok(token.clone());
+                }
+                match fetch_github(http, url, request_token, now).await {
+                    Ok((token, exp)) => {
+                        cache.token = Some((token.clone(), exp));
+                        Ok(token)
+                    }
+                    Err(error) => {
+                        // Every request would fail the same way: remember it so GitHub is not
+                        // asked once per tenant.
+                        if let CredentialError::GithubFetch { reason } = &error {
+                            cache.failure = Some(reason.clone());
+                        }
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `{URL}&audience=api://AzureADTokenExchange`, only over https (or http on loopback, for the
+/// sandbox and tests): the request carries a bearer token.
+fn github_url(text: &str) -> Result<Url, CredentialError> {
+    let mut url = Url::parse(text).map_err(|e| CredentialError::GithubUrl {
+        reason: e.to_string(),
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+        return Err(CredentialError::GithubUrl {
+            reason: format!("scheme {}", url.scheme()),
+        });
+    }
+    url.query_pairs_mut().append_pair("audience", AUDIENCE);
+    Ok(url)
+}
+
+async fn fetch_github(
+    http: &reqwest::Client,
+    url: &Url,
+    request_token: &SecretString,
+    now: i64,
+) -> Result<(SecretString, i64), CredentialError> {
+    let fail = |reason: String| CredentialError::GithubFetch { reason };
+    let response = http
+        .get(url.clone())
+        .timeout(FETCH_TIMEOUT)
+        .header(
+            reqwest::header::AUTHORIZATION,
+            format!("bearer {}", request_token.expose_secret()),
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            fail(if e.is_timeout() {
+                format!("no answer within {} s", FETCH_TIMEOUT.as_secs())
+            } else {
+                "cannot connect to ACTIONS_ID_TOKEN_REQUEST_URL".to_owned()
+            })
+        })?;
+    let status = response.status();
+    let body = read_capped(response)
+        .await
+        .map_err(|why| fail(why.to_owned()))?;
+    if !status.is_success() {
+        return Err(fail(format!(
+            "HTTP {status} from ACTIONS_ID_TOKEN_REQUEST_URL; does the job have `permissions: id-token: write`?"
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        value: String,
+    }
+    let answer: Answer = serde_json::from_slice(&body)
+        .map_err(|_| fail("the answer is not JSON with a string `value`".to_owned()))?;
+    let token = SecretString::from(answer.value);
+    let exp = check_token(&token, "GitHub's answer", now, true)?;
+    Ok((token, exp.unwrap_or(now + MIN_LIFE_SECS)))
+}
+
+/// The body, refused past [`MAX_FETCH_BYTES`] (a hostile server may send forever).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, &'static str> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_FETCH_BYTES {
+                    return Err("the answer is larger than any token");
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err("the answer did not arrive in time"),
+            Err(_) => return Err("the answer was cut off"),
+        }
+    }
+}
+
+fn read_token_file(
+    path: &Path,
+    now: i64,
+    during_run: bool,
+) -> Result<SecretString, CredentialError> {
+    let bytes = secrecy::zeroize::Zeroizing::new(read_bounded(path, "federated token")?);
+    let place = format!("file {}", path.display());
+    let text = std::str::from_utf8(&bytes).map_err(|_| CredentialError::ExternalTokenNotJwt {
+        place: place.clone(),
+        during_run,
+    })?;
+    let token = SecretString::from(text.trim().to_owned());
+    if token.expose_secret().is_empty() {
+        return Err(CredentialError::Empty {
+            what: "federated token",
+            place,
+        });
+    }
+    check_token(&token, &place, now, during_run)?;
+    Ok(token)
+}
+
+/// The token is a JWT whose `exp` (when it has one) leaves more than [`MIN_LIFE_SECS`]. Returns
+/// `exp`. The signature is not checked: that is Entra's job.
+fn check_token(
+    token: &SecretString,
+    place: &str,
+    now: i64,
+    during_run: bool,
+) -> Result<Option<i64>, CredentialError> {
+    let decoded = crate::jwt::decode(token.expose_secret()).map_err(|_| {
+        CredentialError::ExternalTokenNotJwt {
+            place: place.to_owned(),
+            during_run,
+        }
+    })?;
+    let exp = decoded.time_claim("exp");
+    if let Some(exp) = exp
+        && exp - now <= MIN_LIFE_SECS
+    {
+        return Err(CredentialError::ExternalTokenExpired {
+            place: place.to_owned(),
+            exp: chrono::DateTime::from_timestamp(exp, 0)
+                .map_or_else(|| exp.to_string(), |t| t.to_rfc3339()),
+            during_run,
+        });
+    }
+    Ok(exp)
+}
