@@ -567,3 +567,49 @@ async fn no_key_password_assertion_or_token_in_debug_errors_info_or_trace_logs()
         }
     }
 }
+
+/// The binary, as a user runs it, with the credential variables cleared and `env` on top.
+fn consentry(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env_remove("CONSENTRY_CERTIFICATE_PASSWORD")
+        .env_remove("CONSENTRY_AUTHORITY_HOST")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_credential_setup_problem_exits_2_before_anything_is_sent() {
+    // The default authority is Microsoft's: a request would fail differently (and must not be
+    // made). Exit 2 with the fix shows the check ran first.
+    let out = consentry(&["verify", "manifests/github-oidc.yaml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ACTIONS_ID_TOKEN_REQUEST_URL"), "{stderr}");
+    assert!(stderr.contains("permissions: id-token: write"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    let out = consentry(&["verify", "manifests/certificate.yaml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CONSENTRY_CERTIFICATE_PASSWORD"),
+        "{stderr}"
+    );
+
+    let out = consentry(
+        &["verify", "manifests/certificate.yaml"],
+        &[("CONSENTRY_CERTIFICATE_PASSWORD", "pw-NEVER-SHOWN")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("secrets/consentry.pem"), "{stderr}");
+    assert!(!stderr.contains("pw-NEVER-SHOWN"), "{stderr}");
+}
