@@ -224,11 +224,14 @@ impl<'a> Rules<'a> {
                 let spec = &spec.value;
                 let path = "app.credential.certificate";
                 let source = match (&spec.file, &spec.env) {
-                    (Some(file), _) => self.secret_source(
-                        &raw::SecretSource::File(file.clone()),
-                        path,
-                        "certificate",
-                    )?,
+                    (Some(file), _) => {
+                        self.public_half(file);
+                        self.secret_source(
+                            &raw::SecretSource::File(file.clone()),
+                            path,
+                            "certificate",
+                        )?
+                    }
                     (None, Some(env)) => self.secret_source(
                         &raw::SecretSource::Env(env.clone()),
                         path,
@@ -283,6 +286,27 @@ impl<'a> Rules<'a> {
                 };
                 Some(model::Credential::Federated(source))
             }
+        }
+    }
+
+    /// A `.cer`/`.crt`/`.der` file is, by convention, the certificate alone: the public half that
+    /// is uploaded to the app registration. Loading would refuse it (no private key); saying so
+    /// here saves a run. A warning, since a file can be misnamed.
+    fn public_half(&mut self, file: &Located<String>) {
+        let lower = file.value.to_ascii_lowercase();
+        if [".cer", ".crt", ".der"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        {
+            self.push(
+                Diagnostic::warning(
+                    Code::InvalidCredential,
+                    self.file,
+                    file.span,
+                    "`app.credential.certificate.file` names a .cer/.crt/.der file, which usually holds only the certificate (the public half uploaded to the app registration)",
+                )
+                .with_help("consentry needs the private key too: a PEM with the PRIVATE KEY block and the certificate (`cat consentry.key consentry.crt > consentry.pem`), or a .pfx/.p12"),
+            );
         }
     }
 
