@@ -596,3 +596,61 @@ fn a_mapping_with_fifty_thousand_keys_is_checked() {
     let checked = validate::check_str("keys.yaml", &text);
     assert!(codes(&checked).contains(&"duplicate-key"));
 }
+
+#[test]
+fn each_credential_mistake_gets_its_code_and_never_its_value() {
+    let head = "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\n";
+    let tail = "apis:\n  microsoft-365-defender: {roles: [Incident.Read.All]}\ntenants: [{name: T, id: t.example.com}]\n";
+    for (credential, wanted) in [
+        // A path written where the mapping belongs: the fix, not an accusation of a leak.
+        ("certificate: HIDDEN/consentry.pem", "invalid-type"),
+        (
+            "certificate: \"-----BEGIN PRIVATE KEY----- HIDDEN\"",
+            "inline-secret",
+        ),
+        (
+            "certificate: {env: \"MIIE HIDDEN PRIVATE KEY\"}",
+            "inline-secret",
+        ),
+        (
+            "certificate: {file: a.pem, env: HIDDEN}",
+            "invalid-credential",
+        ),
+        (
+            "certificate: {file: a.pem, password: HIDDEN}",
+            "inline-secret",
+        ),
+        (
+            "certificate: {file: a.pem, signing: HIDDEN}",
+            "invalid-credential",
+        ),
+        ("certificate: {file: a.pem, key: HIDDEN}", "unknown-field"),
+        ("certificate: {password: {env: P}}", "missing-field"),
+        ("federated: github", "invalid-type"),
+        ("federated: eyJHIDDEN.eyJ.sig", "inline-secret"),
+        ("federated: {github: {}, env: HIDDEN}", "invalid-credential"),
+        ("federated: {github: HIDDEN}", "invalid-type"),
+        ("federated: {env: HIDDEN-X}", "invalid-credential"),
+        ("federated: {}", "missing-field"),
+        (
+            "{client_secret: {env: A}, federated: {github: {}}}",
+            "invalid-credential",
+        ),
+    ] {
+        let text = if credential.starts_with('{') {
+            format!("{head}  credential: {credential}\n{tail}")
+        } else {
+            format!("{head}  credential: {{{credential}}}\n{tail}")
+        };
+        let checked = validate::check_str("c.yaml", &text);
+        assert_eq!(codes(&checked), [wanted], "{credential}");
+        assert!(checked.manifest.is_none(), "{credential}");
+        for output in [
+            validate::render_human(&checked, false),
+            validate::render_json(&checked),
+            format!("{checked:?}"),
+        ] {
+            assert!(!output.contains("HIDDEN"), "{credential}:\n{output}");
+        }
+    }
+}
