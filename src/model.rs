@@ -42,7 +42,7 @@ pub struct App {
     pub credential: Credential,
 }
 
-/// How the app proves who it is (reference §2, §6).
+/// How the app proves who it is. `crate::credential` documents what each kind sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A client secret, read from the named source at run time.

@@ -144,7 +144,8 @@ fn shapes() -> Vec<(&'static str, String, &'static str, &'static str)> {
                 "{HEAD}  credential:\n    certificate:\n      file: cert.pfx\n      password: Leak-Cert-9a9\n{TAIL}"
             ),
             "Leak-Cert-9a9",
-            "unknown-field",
+            // The password itself written where its source belongs.
+            "inline-secret",
         ),
         (
             "federated-token",

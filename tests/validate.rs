@@ -228,6 +228,80 @@ fn the_example_manifests_validate_without_errors() {
 }
 
 #[test]
+fn the_credential_examples_validate_into_their_kinds() {
+    use consentry::model::{CertificateSpec, Credential, FederatedSource, SecretSource, Signing};
+
+    let certificate = validate::check_file(Path::new("manifests/certificate.yaml"));
+    assert!(
+        certificate.diagnostics.is_empty(),
+        "{:#?}",
+        certificate.diagnostics
+    );
+    assert_eq!(
+        certificate.manifest.unwrap().app.credential,
+        Credential::Certificate(CertificateSpec {
+            source: SecretSource::File("secrets/consentry.pem".into()),
+            password: Some(SecretSource::Env("CONSENTRY_CERTIFICATE_PASSWORD".into())),
+            signing: Signing::Ps256,
+        })
+    );
+    let github = validate::check_file(Path::new("manifests/github-oidc.yaml"));
+    assert!(github.diagnostics.is_empty(), "{:#?}", github.diagnostics);
+    assert_eq!(
+        github.manifest.unwrap().app.credential,
+        Credential::Federated(FederatedSource::Github)
+    );
+    for text in [
+        "certificate: {env: CERT_PEM, signing: rs256}",
+        "federated: {kubernetes: }",
+        "federated: {file: /var/run/token}",
+        "federated: {env: CI_OIDC_TOKEN}",
+    ] {
+        let manifest = format!(
+            "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\n  credential: {{{text}}}\napis:\n  microsoft-365-defender: {{roles: [Incident.Read.All]}}\ntenants: [{{name: T, id: t.example.com}}]\n"
+        );
+        let checked = validate::check_str("c.yaml", &manifest);
+        assert!(
+            checked.diagnostics.is_empty(),
+            "{text}: {:#?}",
+            checked.diagnostics
+        );
+    }
+}
+
+#[test]
+fn inline_keys_passwords_and_tokens_appear_in_no_output() {
+    for (name, planted) in [
+        ("certificate-inline-key.yaml", "HIDDENKEY"),
+        ("certificate-inline-key.yaml", "PFXPASSWORD"),
+        ("federated-inline-token.yaml", "SIGNATUREINLINETOKEN"),
+        ("federated-inline-token.yaml", "eyJzdWIi"),
+    ] {
+        let path = Path::new(FIXTURES).join(name);
+        assert!(std::fs::read_to_string(&path).unwrap().contains(planted));
+        let checked = validate::check_file(&path);
+        assert!(
+            checked
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::InlineSecret),
+            "{name}"
+        );
+        for output in [
+            validate::render_human(&checked, false),
+            validate::render_human(&checked, true),
+            validate::render_json(&checked),
+            format!("{checked:?}"),
+        ] {
+            assert!(
+                !output.contains(planted),
+                "{name}: {planted} leaked:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_model_applies_per_tenant_overrides() {
     use consentry::cloud::Cloud;
     use consentry::model::{Credential, SecretSource, TenantId};
@@ -610,4 +684,62 @@ fn control_characters_in_a_manifest_reach_the_terminal_escaped() {
             .any(|c| c != '\n' && consentry::sanitize::is_unsafe(c)),
         "{json}"
     );
+}
+
+#[test]
+fn each_credential_mistake_gets_its_code_and_never_its_value() {
+    let head = "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\n";
+    let tail = "apis:\n  microsoft-365-defender: {roles: [Incident.Read.All]}\ntenants: [{name: T, id: t.example.com}]\n";
+    for (credential, wanted) in [
+        // A path written where the mapping belongs: the fix, not an accusation of a leak.
+        ("certificate: HIDDEN/consentry.pem", "invalid-type"),
+        (
+            "certificate: \"-----BEGIN PRIVATE KEY----- HIDDEN\"",
+            "inline-secret",
+        ),
+        (
+            "certificate: {env: \"MIIE HIDDEN PRIVATE KEY\"}",
+            "inline-secret",
+        ),
+        (
+            "certificate: {file: a.pem, env: HIDDEN}",
+            "invalid-credential",
+        ),
+        (
+            "certificate: {file: a.pem, password: HIDDEN}",
+            "inline-secret",
+        ),
+        (
+            "certificate: {file: a.pem, signing: HIDDEN}",
+            "invalid-credential",
+        ),
+        ("certificate: {file: a.pem, key: HIDDEN}", "unknown-field"),
+        ("certificate: {password: {env: P}}", "missing-field"),
+        ("federated: github", "invalid-type"),
+        ("federated: eyJHIDDEN.eyJ.sig", "inline-secret"),
+        ("federated: {github: {}, env: HIDDEN}", "invalid-credential"),
+        ("federated: {github: HIDDEN}", "invalid-type"),
+        ("federated: {env: HIDDEN-X}", "invalid-credential"),
+        ("federated: {}", "missing-field"),
+        (
+            "{client_secret: {env: A}, federated: {github: {}}}",
+            "invalid-credential",
+        ),
+    ] {
+        let text = if credential.starts_with('{') {
+            format!("{head}  credential: {credential}\n{tail}")
+        } else {
+            format!("{head}  credential: {{{credential}}}\n{tail}")
+        };
+        let checked = validate::check_str("c.yaml", &text);
+        assert_eq!(codes(&checked), [wanted], "{credential}");
+        assert!(checked.manifest.is_none(), "{credential}");
+        for output in [
+            validate::render_human(&checked, false),
+            validate::render_json(&checked),
+            format!("{checked:?}"),
+        ] {
+            assert!(!output.contains("HIDDEN"), "{credential}:\n{output}");
+        }
+    }
 }

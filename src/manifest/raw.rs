@@ -119,13 +119,65 @@ pub struct App {
     pub credential: Option<Located<Credential>>,
 }
 
-/// The app's credential, by kind.
+/// The app's credential: exactly one kind. The secret, key or token itself never goes here.
 #[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Credential {
     /// A client secret, read at run time from where this names (never written here).
     ClientSecret(Located<SecretSource>),
+    /// A certificate: its private key signs a short-lived client assertion for every token
+    /// request. The certificate (public part) must be uploaded to the app registration.
+    Certificate(Located<CertificateSpec>),
+    /// Workload identity federation: a token from another identity provider that the app
+    /// registration trusts through a federated identity credential. No secret anywhere.
+    Federated(Located<FederatedSource>),
 }
+
+/// Where the certificate and its private key are read from: exactly one of `file` or `env`.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["file"]}, {"required": ["env"]}]))]
+pub struct CertificateSpec {
+    /// A PEM file holding the private key (PKCS#8, PKCS#1 or encrypted PKCS#8) and its
+    /// certificate, or a PFX/.p12 bundle; a relative path is relative to the manifest's folder.
+    pub file: Option<Located<String>>,
+    /// The name of an environment variable holding the PEM text or the PFX in base64.
+    pub env: Option<Located<String>>,
+    /// Where the password of an encrypted key or PFX is read from (never the password itself).
+    pub password: Option<Located<SecretSource>>,
+    /// How client assertions are signed. Default: `ps256`.
+    pub signing: Option<Located<Signing>>,
+}
+
+/// A client assertion's signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Signing {
+    /// RSASSA-PSS with SHA-256 and the `x5t#S256` header: the current documented form.
+    Ps256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and the SHA-1 `x5t` header: older, still accepted.
+    Rs256,
+}
+
+/// Where the external token comes from: exactly one source.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FederatedSource {
+    /// GitHub Actions OIDC: the job needs `permissions: id-token: write`. Write `github: {}`.
+    Github(Located<NoOptions>),
+    /// Azure workload identity on Kubernetes: the file named by `AZURE_FEDERATED_TOKEN_FILE`.
+    /// Write `kubernetes: {}`.
+    Kubernetes(Located<NoOptions>),
+    /// A file holding the token, re-read for every exchange; relative to the manifest's folder.
+    File(Located<String>),
+    /// The name of an environment variable holding the token.
+    Env(Located<String>),
+}
+
+/// An empty mapping: the source takes no options (yet).
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
 
 /// Where a secret is read from at run time.
 #[derive(Debug, Clone, PartialEq, JsonSchema)]

@@ -14,6 +14,16 @@ use super::diagnostic::{Code, Diagnostic};
 use super::ids::{self, TenantIdError};
 use super::suggest;
 
+/// An example variable name for the help of a badly named one.
+fn example_env(what: &str) -> &'static str {
+    match what {
+        "certificate" => "CONSENTRY_CERTIFICATE",
+        "password" => "CONSENTRY_CERTIFICATE_PASSWORD",
+        "token" => "CONSENTRY_FEDERATED_TOKEN",
+        _ => "CONSENTRY_CLIENT_SECRET",
+    }
+}
+
 /// One API the manifest names, once resolved.
 struct Known {
     /// The model key: the catalog alias, or the custom key.
@@ -207,46 +217,142 @@ impl<'a> Rules<'a> {
     fn credential(&mut self, credential: &raw::Credential) -> Option<model::Credential> {
         // Values under `credential` are never quoted back: a secret may have been put there.
         match credential {
-            raw::Credential::ClientSecret(source) => match &source.value {
-                raw::SecretSource::Env(name) => {
-                    if ids::env_name(&name.value) {
-                        Some(model::Credential::ClientSecret(model::SecretSource::Env(
-                            name.value.clone(),
-                        )))
-                    } else {
-                        self.push(
-                            Diagnostic::error(
-                                Code::InvalidCredential,
-                                self.file,
-                                name.span,
-                                "`app.credential.client_secret.env` is not an environment variable name",
-                            )
-                            .with_help("name the variable that holds the secret (letters, digits and `_`, not starting with a digit), e.g. CONSENTRY_CLIENT_SECRET")
-                            .masked(),
-                        );
-                        None
+            raw::Credential::ClientSecret(source) => self
+                .secret_source(&source.value, "app.credential.client_secret", "secret")
+                .map(model::Credential::ClientSecret),
+            raw::Credential::Certificate(spec) => {
+                let spec = &spec.value;
+                let path = "app.credential.certificate";
+                let source = match (&spec.file, &spec.env) {
+                    (Some(file), _) => {
+                        self.public_half(file);
+                        self.secret_source(
+                            &raw::SecretSource::File(file.clone()),
+                            path,
+                            "certificate",
+                        )?
                     }
-                }
-                raw::SecretSource::File(path) => {
-                    if path.value.trim().is_empty() {
-                        self.push(
-                            Diagnostic::error(
-                                Code::InvalidCredential,
-                                self.file,
-                                path.span,
-                                "`app.credential.client_secret.file` is empty",
-                            )
-                            .with_help("name the file that holds the secret")
-                            .masked(),
-                        );
-                        None
-                    } else {
-                        Some(model::Credential::ClientSecret(model::SecretSource::File(
-                            PathBuf::from(&path.value),
-                        )))
+                    (None, Some(env)) => self.secret_source(
+                        &raw::SecretSource::Env(env.clone()),
+                        path,
+                        "certificate",
+                    )?,
+                    // The shape pass reported it.
+                    (None, None) => return None,
+                };
+                let password = match &spec.password {
+                    None => None,
+                    Some(p) => Some(self.secret_source(
+                        &p.value,
+                        &format!("{path}.password"),
+                        "password",
+                    )?),
+                };
+                let signing = match spec.signing.as_ref().map(|s| s.value) {
+                    None | Some(raw::Signing::Ps256) => model::Signing::Ps256,
+                    Some(raw::Signing::Rs256) => model::Signing::Rs256,
+                };
+                Some(model::Credential::Certificate(model::CertificateSpec {
+                    source,
+                    password,
+                    signing,
+                }))
+            }
+            raw::Credential::Federated(source) => {
+                let path = "app.credential.federated";
+                let source = match &source.value {
+                    raw::FederatedSource::Github(_) => model::FederatedSource::Github,
+                    raw::FederatedSource::Kubernetes(_) => model::FederatedSource::Kubernetes,
+                    raw::FederatedSource::File(file) => {
+                        match self.secret_source(
+                            &raw::SecretSource::File(file.clone()),
+                            path,
+                            "token",
+                        )? {
+                            model::SecretSource::File(p) => model::FederatedSource::File(p),
+                            model::SecretSource::Env(_) => return None,
+                        }
                     }
+                    raw::FederatedSource::Env(name) => {
+                        match self.secret_source(
+                            &raw::SecretSource::Env(name.clone()),
+                            path,
+                            "token",
+                        )? {
+                            model::SecretSource::Env(n) => model::FederatedSource::Env(n),
+                            model::SecretSource::File(_) => return None,
+                        }
+                    }
+                };
+                Some(model::Credential::Federated(source))
+            }
+        }
+    }
+
+    /// A `.cer`/`.crt`/`.der` file is, by convention, the certificate alone: the public half that
+    /// is uploaded to the app registration. Loading would refuse it (no private key); saying so
+    /// here saves a run. A warning, since a file can be misnamed.
+    fn public_half(&mut self, file: &Located<String>) {
+        let lower = file.value.to_ascii_lowercase();
+        if [".cer", ".crt", ".der"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        {
+            self.push(
+                Diagnostic::warning(
+                    Code::InvalidCredential,
+                    self.file,
+                    file.span,
+                    "`app.credential.certificate.file` names a .cer/.crt/.der file, which usually holds only the certificate (the public half uploaded to the app registration)",
+                )
+                .with_help("consentry needs the private key too: a PEM with the PRIVATE KEY block and the certificate (`cat consentry.key consentry.crt > consentry.pem`), or a .pfx/.p12"),
+            );
+        }
+    }
+
+    /// `env` must be a variable name, `file` not empty. `path` is the mapping holding the source;
+    /// `what` what the source holds ("secret", "certificate", "password", "token").
+    fn secret_source(
+        &mut self,
+        source: &raw::SecretSource,
+        path: &str,
+        what: &str,
+    ) -> Option<model::SecretSource> {
+        match source {
+            raw::SecretSource::Env(name) => {
+                if ids::env_name(&name.value) {
+                    Some(model::SecretSource::Env(name.value.clone()))
+                } else {
+                    self.push(
+                        Diagnostic::error(
+                            Code::InvalidCredential,
+                            self.file,
+                            name.span,
+                            format!("`{path}.env` is not an environment variable name"),
+                        )
+                        .with_help(format!("name the variable that holds the {what} (letters, digits and `_`, not starting with a digit), e.g. {}", example_env(what)))
+                        .masked(),
+                    );
+                    None
                 }
-            },
+            }
+            raw::SecretSource::File(file) => {
+                if file.value.trim().is_empty() {
+                    self.push(
+                        Diagnostic::error(
+                            Code::InvalidCredential,
+                            self.file,
+                            file.span,
+                            format!("`{path}.file` is empty"),
+                        )
+                        .with_help(format!("name the file that holds the {what}"))
+                        .masked(),
+                    );
+                    None
+                } else {
+                    Some(model::SecretSource::File(PathBuf::from(&file.value)))
+                }
+            }
         }
     }
 

@@ -44,8 +44,17 @@ const FORMAT_WORDS: &[&str] = &[
     "env",
     "file",
     "CONSENTRY_CLIENT_SECRET",
+    "client_secret",
     "certificate",
+    "password",
+    "signing",
+    "ps256",
+    "rs256",
+    "PS256",
+    "RS256",
     "federated",
+    "github",
+    "kubernetes",
     "true",
     "false",
     "null",
@@ -70,7 +79,9 @@ impl Hidden {
     /// `Xq8~SeCrEt` is a secret even though it contains "secret").
     fn text(&mut self, text: &str) {
         let text = text.trim();
-        if text.chars().count() >= MIN_REDACTED && !FORMAT_WORDS.contains(&text) {
+        // `certificate:` as a whole line is the format's key, not a value.
+        let bare = text.trim_end_matches(':');
+        if text.chars().count() >= MIN_REDACTED && !FORMAT_WORDS.contains(&bare) {
             self.texts.push(text.to_owned());
         }
     }

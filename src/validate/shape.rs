@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use crate::cloud::Cloud;
 use crate::manifest::raw::{
-    ApiSpec, App, Credential, Entries, Located, Manifest, SecretSource, Tenant,
+    ApiSpec, App, CertificateSpec, Credential, Entries, FederatedSource, Located, Manifest,
+    NoOptions, SecretSource, Signing, Tenant,
 };
 use crate::manifest::tree::{Node, Span, Value};
 
@@ -18,9 +19,15 @@ pub(crate) const MANIFEST_FIELDS: &[&str] = &["version", "app", "cloud", "apis",
 /// Fields of `app`.
 pub(crate) const APP_FIELDS: &[&str] = &["name", "client_id", "redirect_uri", "credential"];
 /// Credential kinds (keys of `app.credential`).
-pub(crate) const CREDENTIAL_KINDS: &[&str] = &["client_secret"];
-/// Secret sources (keys of `client_secret`).
+pub(crate) const CREDENTIAL_KINDS: &[&str] = &["client_secret", "certificate", "federated"];
+/// Secret sources (keys of `client_secret` and of a certificate's `password`).
 pub(crate) const SECRET_SOURCES: &[&str] = &["env", "file"];
+/// Fields of `certificate`.
+pub(crate) const CERTIFICATE_FIELDS: &[&str] = &["file", "env", "password", "signing"];
+/// Values of `certificate.signing`.
+pub(crate) const SIGNING_ALGORITHMS: &[&str] = &["ps256", "rs256"];
+/// Federated token sources (keys of `federated`).
+pub(crate) const FEDERATED_SOURCES: &[&str] = &["github", "kubernetes", "file", "env"];
 /// Fields of one API entry.
 pub(crate) const API_FIELDS: &[&str] = &["resource", "roles"];
 /// Fields of one tenant.
@@ -55,6 +62,19 @@ fn describe(path: &str) -> String {
     } else {
         format!("`{path}`")
     }
+}
+
+/// Whether text written for a certificate is the key or certificate itself rather than a path.
+pub(crate) fn looks_like_key_material(text: &str) -> bool {
+    text.contains("-----BEGIN")
+        || text.contains("PRIVATE KEY")
+        || text.contains('\n')
+        || text.len() > 512
+}
+
+/// Whether text written for a federated source is a token itself (a JWT's base64url header).
+pub(crate) fn looks_like_token(text: &str) -> bool {
+    text.trim_start().starts_with("eyJ") || text.matches('.').count() == 2 && text.len() > 100
 }
 
 /// The value of a field, when present and not null (null means absent for optional fields).
@@ -387,41 +407,64 @@ impl<'a> Shaper<'a> {
             return None;
         }
         let fields = self.fields(node, owner, path, CREDENTIAL_KINDS, &[])?;
-        let Some(secret) = fields
-            .iter()
-            .find(|(k, _, _)| *k == "client_secret")
-            .map(|(_, _, v)| *v)
-        else {
-            self.push(
-                Diagnostic::error(
-                    Code::MissingField,
-                    self.file,
-                    node.span,
-                    format!("`{path}` names no credential"),
-                )
-                .with_help("write `client_secret: {env: NAME}` or `client_secret: {file: PATH}`, or remove `credential` to use CONSENTRY_CLIENT_SECRET"),
-            );
-            return None;
+        let credential = match fields.as_slice() {
+            [] => {
+                self.push(
+                    Diagnostic::error(
+                        Code::MissingField,
+                        self.file,
+                        node.span,
+                        format!("`{path}` names no credential"),
+                    )
+                    .with_help("write one kind: `client_secret: {env: NAME}`, `certificate: {file: PATH}` or `federated: {github: {}}`; or remove `credential` to use CONSENTRY_CLIENT_SECRET"),
+                );
+                return None;
+            }
+            [(kind, key, value)] => match *kind {
+                "client_secret" => self
+                    .secret_source(value, *key, "app.credential.client_secret")
+                    .map(Credential::ClientSecret),
+                "certificate" => self.certificate(value, *key).map(Credential::Certificate),
+                _ => self.federated(value, *key).map(Credential::Federated),
+            },
+            [(first, _, _), (second, key, _), ..] => {
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidCredential,
+                        self.file,
+                        *key,
+                        format!("`{path}` names both `{first}` and `{second}`; an app signs in with exactly one credential"),
+                    )
+                    .with_help("keep the kind the app registration is set up for and remove the other")
+                    .masked(),
+                );
+                return None;
+            }
         };
-        let path = "app.credential.client_secret";
+        credential.map(|c| Located::new(c, node.span))
+    }
+
+    /// `{env: NAME}` or `{file: PATH}`: where a secret (a client secret, a password) is read
+    /// from. A scalar here is the secret itself.
+    fn secret_source(
+        &mut self,
+        secret: &Node,
+        owner: Span,
+        path: &str,
+    ) -> Option<Located<SecretSource>> {
         match &secret.value {
             Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
                 self.inline_secret(secret, path);
                 None
             }
             Value::Map(_) => {
-                let sources = self.fields(
-                    secret,
-                    key_span(&fields, "client_secret"),
-                    path,
-                    SECRET_SOURCES,
-                    &[],
-                )?;
+                let sources = self.fields(secret, owner, path, SECRET_SOURCES, &[])?;
                 let present: Vec<(&str, &Node)> = sources
                     .iter()
                     .filter(|(_, _, v)| v.value != Value::Null)
                     .map(|(k, _, v)| (*k, *v))
                     .collect();
+                let field = path.rsplit('.').next().unwrap_or(path);
                 match present.as_slice() {
                     [] => {
                         self.push(
@@ -431,7 +474,9 @@ impl<'a> Shaper<'a> {
                                 secret.span,
                                 format!("`{path}` needs `env` or `file`"),
                             )
-                            .with_help("write `client_secret: {env: NAME}` or `client_secret: {file: PATH}`"),
+                            .with_help(format!(
+                                "write `{field}: {{env: NAME}}` or `{field}: {{file: PATH}}`"
+                            )),
                         );
                         None
                     }
@@ -446,10 +491,7 @@ impl<'a> Shaper<'a> {
                         } else {
                             SecretSource::File(text)
                         };
-                        Some(Located::new(
-                            Credential::ClientSecret(Located::new(source, secret.span)),
-                            node.span,
-                        ))
+                        Some(Located::new(source, secret.span))
                     }
                     [_, (_, second), ..] => {
                         self.push(
@@ -473,6 +515,263 @@ impl<'a> Shaper<'a> {
         }
     }
 
+    /// `certificate: {file | env, password?, signing?}`.
+    fn certificate(&mut self, node: &Node, owner: Span) -> Option<Located<CertificateSpec>> {
+        let path = "app.credential.certificate";
+        if let Value::Str(text) = &node.value {
+            if looks_like_key_material(text) {
+                self.inline_material(
+                    node,
+                    path,
+                    "holds a key or certificate itself",
+                    "put the PEM (private key and certificate) or PFX in a file outside the repository and write `certificate: {file: PATH}` (or `{env: NAME}`); then replace the certificate, since its private key has been stored in this file",
+                );
+            } else {
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidType,
+                        self.file,
+                        node.span,
+                        format!("`{path}` must be a mapping with `file` or `env`"),
+                    )
+                    .with_help("write `certificate: {file: PATH}` (a PEM with key and certificate, or a .pfx/.p12)")
+                    .masked(),
+                );
+            }
+            return None;
+        }
+        let fields = self.fields(node, owner, path, CERTIFICATE_FIELDS, &[])?;
+        let mut file = field(&fields, "file").and_then(|n| self.string(n, &join(path, "file")));
+        let mut env = field(&fields, "env").and_then(|n| self.string(n, &join(path, "env")));
+        for (name, value) in [("file", &mut file), ("env", &mut env)] {
+            if value
+                .as_ref()
+                .is_some_and(|v| looks_like_key_material(&v.value))
+            {
+                let node = field(&fields, name).unwrap_or(node);
+                self.inline_material(
+                    node,
+                    &join(path, name),
+                    "holds a key or certificate itself",
+                    "put the PEM (private key and certificate) or PFX in a file outside the repository and name the file (or the environment variable) here; then replace the certificate, since its private key has been stored in this file",
+                );
+                *value = None;
+            }
+        }
+        // Every part is checked before any is refused, so one run shows every mistake.
+        let password = match fields.iter().find(|(k, _, _)| *k == "password") {
+            Some((_, key, value)) if value.value != Value::Null => {
+                Some(self.secret_source(value, *key, &join(path, "password")))
+            }
+            _ => None,
+        };
+        let signing = field(&fields, "signing").map(|n| self.signing(n, &join(path, "signing")));
+        let written = |name| field(&fields, name).is_some();
+        if written("file") && written("env") {
+            self.push(
+                Diagnostic::error(
+                    Code::InvalidCredential,
+                    self.file,
+                    key_span(&fields, "env"),
+                    format!("`{path}` gives both `file` and `env`"),
+                )
+                .with_help("keep one source")
+                .masked(),
+            );
+            return None;
+        }
+        if !written("file") && !written("env") {
+            self.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    self.file,
+                    owner,
+                    format!("`{path}` needs `file` or `env`"),
+                )
+                .with_help("write `certificate: {file: PATH}` (a PEM with key and certificate, or a .pfx/.p12) or `certificate: {env: NAME}`"),
+            );
+            return None;
+        }
+        // A wrong type or inline material was reported above.
+        if file.is_none() && env.is_none() {
+            return None;
+        }
+        let password = match password {
+            None => None,
+            Some(p) => Some(p?),
+        };
+        let signing = match signing {
+            None => None,
+            Some(s) => Some(s?),
+        };
+        Some(Located::new(
+            CertificateSpec {
+                file,
+                env,
+                password,
+                signing,
+            },
+            node.span,
+        ))
+    }
+
+    fn signing(&mut self, node: &Node, path: &str) -> Option<Located<Signing>> {
+        let name = self.string(node, path)?;
+        match name.value.as_str() {
+            "ps256" => Some(Located::new(Signing::Ps256, node.span)),
+            "rs256" => Some(Located::new(Signing::Rs256, node.span)),
+            other => {
+                let help = suggest::did_you_mean(suggest::nearest(
+                    other,
+                    SIGNING_ALGORITHMS.iter().copied(),
+                ))
+                .unwrap_or_else(|| "write `ps256` (the default) or `rs256`".to_owned());
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidCredential,
+                        self.file,
+                        node.span,
+                        format!("`{path}` must be `ps256` or `rs256`"),
+                    )
+                    .with_help(help)
+                    .masked(),
+                );
+                None
+            }
+        }
+    }
+
+    /// `federated: {github: {} | kubernetes: {} | file: PATH | env: NAME}`.
+    fn federated(&mut self, node: &Node, owner: Span) -> Option<Located<FederatedSource>> {
+        let path = "app.credential.federated";
+        if let Value::Str(text) = &node.value {
+            if let Some(source) = FEDERATED_SOURCES
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(text.trim()))
+            {
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidType,
+                        self.file,
+                        node.span,
+                        format!("`{path}` must be a mapping naming the token's source"),
+                    )
+                    .with_help(match *source {
+                        "github" | "kubernetes" => format!("write `federated: {{{source}: {{}}}}`"),
+                        _ => format!("write `federated: {{{source}: …}}`"),
+                    }),
+                );
+            } else {
+                self.inline_material(
+                    node,
+                    path,
+                    "holds a token itself",
+                    "federated tokens live minutes and are fetched at run time: write `federated: {github: {}}` (GitHub Actions), `{kubernetes: {}}`, `{file: PATH}` or `{env: NAME}`",
+                );
+            }
+            return None;
+        }
+        let fields = self.fields(node, owner, path, FEDERATED_SOURCES, &[])?;
+        let (name, _, value) = match fields.as_slice() {
+            [] => {
+                self.push(
+                    Diagnostic::error(
+                        Code::MissingField,
+                        self.file,
+                        node.span,
+                        format!("`{path}` names no token source"),
+                    )
+                    .with_help("write `federated: {github: {}}` (GitHub Actions), `{kubernetes: {}}`, `{file: PATH}` or `{env: NAME}`"),
+                );
+                return None;
+            }
+            [one] => *one,
+            [(first, _, _), (second, key, _), ..] => {
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidCredential,
+                        self.file,
+                        *key,
+                        format!("`{path}` names both `{first}` and `{second}`"),
+                    )
+                    .with_help("keep one token source")
+                    .masked(),
+                );
+                return None;
+            }
+        };
+        let sub = join(path, name);
+        let source = match name {
+            "github" | "kubernetes" => {
+                match &value.value {
+                    Value::Null => {}
+                    Value::Map(pairs) if pairs.is_empty() => {}
+                    Value::Map(pairs) => {
+                        for (k, _) in pairs {
+                            self.push(
+                                Diagnostic::error(
+                                    Code::UnknownField,
+                                    self.file,
+                                    k.span,
+                                    format!("`{sub}` takes no options"),
+                                )
+                                .with_help(format!("write `{name}: {{}}`"))
+                                .masked(),
+                            );
+                        }
+                        return None;
+                    }
+                    _ => {
+                        self.wrong_type(value, &sub, "an empty mapping `{}`");
+                        return None;
+                    }
+                }
+                let options = Located::new(NoOptions {}, value.span);
+                if name == "github" {
+                    FederatedSource::Github(options)
+                } else {
+                    FederatedSource::Kubernetes(options)
+                }
+            }
+            _ => {
+                let Value::Str(text) = &value.value else {
+                    self.wrong_type(value, &sub, "a string");
+                    return None;
+                };
+                if looks_like_token(text) {
+                    self.inline_material(
+                        value,
+                        &sub,
+                        "holds a token itself",
+                        "name the file or environment variable the token is put in at run time; a token written here is stale within minutes",
+                    );
+                    return None;
+                }
+                let text = Located::new(text.clone(), value.span);
+                if name == "file" {
+                    FederatedSource::File(text)
+                } else {
+                    FederatedSource::Env(text)
+                }
+            }
+        };
+        Some(Located::new(source, node.span))
+    }
+
+    /// Key material or a token written where the manifest names its source. Never echoed.
+    fn inline_material(&mut self, node: &Node, path: &str, what: &str, help: &str) {
+        self.push(
+            Diagnostic::error(
+                Code::InlineSecret,
+                self.file,
+                node.span,
+                format!("`{path}` {what}; the manifest may only say where it is read from"),
+            )
+            .with_help(help)
+            .masked(),
+        );
+    }
+
     /// A scalar where the manifest names a secret's source: the secret itself. Never echo the
     /// value: not in the message, the help, nor (see `masked`) any snippet.
     fn inline_secret(&mut self, node: &Node, path: &str) {
@@ -483,7 +782,11 @@ impl<'a> Shaper<'a> {
                 node.span,
                 format!("`{path}` holds the secret itself; the manifest may only say where the secret is read from"),
             )
-            .with_help("put the secret in an environment variable or a file outside the repository and write `client_secret: {env: CONSENTRY_CLIENT_SECRET}` or `client_secret: {file: PATH}`; then rotate the secret, since it has been stored in this file")
+            .with_help(if path.ends_with(".password") {
+                "put the password in an environment variable or a file outside the repository and write `password: {env: NAME}` or `password: {file: PATH}`; then change the password, since it has been stored in this file"
+            } else {
+                "put the secret in an environment variable or a file outside the repository and write `client_secret: {env: CONSENTRY_CLIENT_SECRET}` or `client_secret: {file: PATH}`; then rotate the secret, since it has been stored in this file"
+            })
             .masked(),
         );
     }
@@ -571,6 +874,25 @@ mod tests {
         assert_eq!(properties(&defs["Tenant"]), set(TENANT_FIELDS));
         assert_eq!(variants(&defs["Credential"]), set(CREDENTIAL_KINDS));
         assert_eq!(variants(&defs["SecretSource"]), set(SECRET_SOURCES));
+        assert_eq!(
+            properties(&defs["CertificateSpec"]),
+            set(CERTIFICATE_FIELDS)
+        );
+        assert_eq!(variants(&defs["FederatedSource"]), set(FEDERATED_SOURCES));
+        let signing: BTreeSet<String> = defs["Signing"]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["const"].as_str().map(str::to_owned))
+            .chain(
+                defs["Signing"]["enum"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned)),
+            )
+            .collect();
+        assert_eq!(signing, set(SIGNING_ALGORITHMS));
     }
 
     #[test]
