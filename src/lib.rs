@@ -7,6 +7,7 @@
 //! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against.
 
 pub mod aadsts;
+pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
