@@ -534,3 +534,73 @@ fn exports_are_read_bounded_and_only_from_regular_files() {
         Err(app::registration::ExportError::Unreadable { .. })
     ));
 }
+
+/// Snapshots live in the top-level snapshots/ folder, named after this test file.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!(
+            { snapshot_path => "../snapshots", prepend_module_to_snapshot => true, omit_expression => true },
+            { insta::assert_snapshot!($name, $value) }
+        )
+    };
+}
+
+#[test]
+fn check_and_apply_render_in_every_format() {
+    use consentry::report::{AppFormat, render_app_apply, render_app_check};
+    let expected = expected();
+    let registration =
+        app::read_export(std::path::Path::new(&format!("{DIR}/broken.json"))).unwrap();
+    let ids = app::offline_ids(Cloud::Global, &expected, &registration);
+    let options = CheckOptions {
+        now: now(),
+        expiry_warning: chrono::Duration::days(30),
+    };
+    let subject = app::Subject {
+        name: "Bluefin MDR Connector".into(),
+        client_id: expected.client_id.clone(),
+        source: "file broken.json".into(),
+    };
+    let report = app::CheckReport::new(
+        subject.clone(),
+        app::check(&registration, &expected, &ids, &options),
+    );
+    for (name, format) in [
+        ("check-table", AppFormat::Table),
+        ("check-markdown", AppFormat::Markdown),
+        ("check-json", AppFormat::Json),
+    ] {
+        let text = render_app_check(&report, format);
+        assert!(
+            !text.contains('\u{1b}'),
+            "{name}: an escape sequence from the export reached the output"
+        );
+        snapshot!(name, text);
+    }
+    let json: Value = serde_json::from_str(&render_app_check(&report, AppFormat::Json)).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["findings"][0]["code"], "not-multi-tenant");
+    assert_eq!(json["findings"][0]["severity"], "error");
+
+    let desired = app::desired(&expected, &ids).unwrap();
+    let diff = app::diff(
+        &registration.required_resource_access,
+        &desired,
+        &expected,
+        &ids,
+        false,
+    );
+    let apply = app::ApplyReport {
+        schema_version: app::SCHEMA_VERSION,
+        app: subject,
+        dry_run: true,
+        diff,
+    };
+    for (name, format) in [
+        ("apply-table", AppFormat::Table),
+        ("apply-markdown", AppFormat::Markdown),
+        ("apply-json", AppFormat::Json),
+    ] {
+        snapshot!(name, render_app_apply(&apply, format));
+    }
+}

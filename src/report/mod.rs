@@ -2,6 +2,7 @@
 //! text a human or a machine reads. One module per format; each format is a [`Render`]
 //! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
 
+mod app;
 mod json;
 mod junit;
 mod markdown;
@@ -14,6 +15,7 @@ use crate::cloud::Cloud;
 use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
+pub use app::{AppFormat, render_app_apply, render_app_check, terminal_safe};
 pub use json::Json;
 pub use junit::{Junit, xml_escape};
 pub use markdown::{Markdown, markdown_escape};
