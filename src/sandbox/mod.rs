@@ -5,6 +5,7 @@
 //! serves it on 127.0.0.1 with a fresh RSA key until [`Sandbox::shutdown`].
 
 mod aadsts;
+mod graph;
 mod keys;
 mod scenario;
 mod server;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use graph::{GraphThrottle, ScenarioGraph};
 pub use scenario::{
     AudForm, Failure, Lie, Scenario, ScenarioApp, ScenarioTenant, Signature, Throttle,
     ThrottleBody, Transient,

@@ -54,6 +54,9 @@ pub struct Scenario {
     /// The customer tenants. A tenant not listed here does not exist (AADSTS90002).
     #[serde(default)]
     pub tenants: Vec<ScenarioTenant>,
+    /// The partner's home tenant in Microsoft Graph: its app registration (`consentry app`).
+    #[serde(default)]
+    pub graph: Option<super::graph::ScenarioGraph>,
 }
 
 /// The app registration, as the sandbox knows it.
@@ -285,6 +288,9 @@ impl Scenario {
         }
         if self.token_lifetime == 0 {
             problems.push("token_lifetime must be at least 1 second".to_owned());
+        }
+        if let Some(graph) = &self.graph {
+            problems.extend(graph.problems());
         }
         let mut names = BTreeSet::new();
         for (i, t) in self.tenants.iter().enumerate() {

@@ -12,7 +12,7 @@ use axum::extract::{Path, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use chrono::Utc;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
@@ -52,6 +52,8 @@ pub(crate) struct State {
     /// The most recent [`LOG_CAPACITY`] requests, oldest first.
     log: Mutex<VecDeque<LoggedRequest>>,
     stopped: watch::Receiver<bool>,
+    /// The home tenant's Graph, when the scenario has a `graph:` section.
+    graph: Option<super::graph::Graph>,
 }
 
 // The secret and the private key stay out of Debug (SecretString and SigningKey redact too).
@@ -88,7 +90,9 @@ impl State {
                 tenant_index.entry(name.to_ascii_lowercase()).or_insert(i);
             }
         }
+        let graph = scenario.graph.clone().map(super::graph::Graph::new);
         State {
+            graph,
             tenant_index,
             scenario,
             secret,
@@ -152,6 +156,7 @@ pub(crate) fn router(state: Shared) -> Router {
             get(openid_v2),
         )
         .route("/_sandbox/requests", get(requests))
+        .route("/v1.0/{*rest}", any(graph))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
@@ -227,6 +232,24 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     let response = next.run(request).await;
     guard.finish(response.status().as_u16());
     response
+}
+
+/// Microsoft Graph for the home tenant (see `graph.rs`); 404 when the scenario has none.
+async fn graph(
+    AxumState(state): AxumState<Shared>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match &state.graph {
+        Some(graph) => graph.handle(&method, &uri, &headers, &body),
+        None => (
+            StatusCode::NOT_FOUND,
+            "this sandbox scenario has no graph section",
+        )
+            .into_response(),
+    }
 }
 
 /// Which token endpoint was called.
@@ -599,7 +622,7 @@ impl Issued {
 }
 
 /// A stable GUID from `parts`: the service principal's object id is the same on every request.
-fn stable_guid(parts: &[&str]) -> String {
+pub(super) fn stable_guid(parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("|").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -662,6 +685,10 @@ fn claims(state: &State, tenant: &ScenarioTenant, resource: &str) -> (serde_json
         .iter()
         .map(String::as_str)
         .collect();
+    // Consent grants only what the registration requests (with a Graph section to say what that is).
+    if let Some(graph) = &state.graph {
+        roles.retain(|role| graph.requests(resource, role));
+    }
     roles.sort_unstable();
     roles.dedup();
     // An app-only token for an app granted nothing carries no `roles` claim at all (reference §3).
