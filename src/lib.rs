@@ -15,6 +15,7 @@ pub mod cloud;
 pub mod consent;
 pub mod demo;
 pub mod exit;
+pub mod graph;
 pub mod jwt;
 pub mod manifest;
 pub mod model;
