@@ -16,7 +16,8 @@ use crate::model::Manifest;
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
 use crate::{
-    aadsts, app, auth, catalog, demo, jwt, output, plan, report, sandbox, secret, validate, verify,
+    aadsts, app, auth, catalog, demo, graph, jwt, output, plan, report, sandbox, secret, validate,
+    verify,
 };
 
 /// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
@@ -88,6 +89,22 @@ pub struct RegistrationSource {
     /// `az ad app show --id <client id>` or Graph returns it.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// Where the Graph token for the home tenant comes from: `env` reads CONSENTRY_GRAPH_TOKEN,
+    /// `az` runs `az account get-access-token --resource-type ms-graph`.
+    #[arg(long, value_enum, default_value_t = GraphAuth::Env)]
+    pub graph_auth: GraphAuth,
+    /// Graph host to use instead of the cloud's (the sandbox). http:// only for loopback.
+    #[arg(long, env = "CONSENTRY_GRAPH_HOST", value_name = "URL")]
+    pub graph_host: Option<String>,
+}
+
+/// `--graph-auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphAuth {
+    /// The CONSENTRY_GRAPH_TOKEN environment variable.
+    Env,
+    /// The Azure CLI (after `az login`, or `azure/login` in GitHub Actions).
+    Az,
 }
 
 /// `consentry app check`.
@@ -858,6 +875,21 @@ fn read_registration(
             ),
         ));
     };
+    // Everything that can be refused before a request is refused first, in the order a user
+    // fixes it: where to send, then what to send with.
+    if let Some(host) = &source.graph_host {
+        verify::authority_host(Some(host), manifest.cloud).map_err(|e| match e {
+            verify::VerifyError::Authority { input, reason } => {
+                fail(Exit::Usage, format!("--graph-host `{input}`: {reason}"))
+            }
+            other => fail(Exit::Usage, other),
+        })?;
+    }
+    let token = match source.graph_auth {
+        GraphAuth::Env => graph::token::from_env(|name| std::env::var(name).ok()),
+        GraphAuth::Az => graph::token::from_azure_cli(Path::new("az"), graph::token::AZ_TIMEOUT),
+    };
+    let _token = token.map_err(|e| fail(Exit::Usage, e))?;
     Err(fail(
         Exit::Usage,
         format!(

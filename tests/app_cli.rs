@@ -11,12 +11,18 @@ use std::process::{Command, Output, Stdio};
 const MANIFEST: &str = "tests/fixtures/app/manifest.yaml";
 
 fn consentry(args: &[&str]) -> Output {
+    consentry_with(args, &[])
+}
+
+fn consentry_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_consentry"))
         .args(args)
         .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .env_remove("CONSENTRY_GRAPH_TOKEN")
         .env_remove("CONSENTRY_GRAPH_HOST")
         .env_remove("RUST_LOG")
+        // The case's own variables last, so they win over the removals above.
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the consentry binary runs")
@@ -102,7 +108,24 @@ fn app_commands_exit_as_documented() {
             "",
             "has no app.home_tenant",
         ),
-        (&["app", "check", MANIFEST], 2, "", "nothing was sent"),
+        (
+            &["app", "check", MANIFEST],
+            2,
+            "",
+            "no Graph token: set CONSENTRY_GRAPH_TOKEN",
+        ),
+        (
+            &[
+                "app",
+                "check",
+                MANIFEST,
+                "--graph-host",
+                "http://graph.example.com",
+            ],
+            2,
+            "",
+            "--graph-host `http://graph.example.com`: plain http:// is accepted only for loopback",
+        ),
         (
             &["app", "check", MANIFEST, "--expiry-warning", "5w"],
             2,
@@ -242,5 +265,55 @@ fn required_access_is_what_apply_would_write_to_an_empty_registration() {
             .iter()
             .flat_map(|e| e["resourceAccess"].as_array().unwrap())
             .all(|a| a["type"] == "Role")
+    );
+}
+
+#[test]
+fn the_graph_token_never_reaches_any_output_at_any_log_level() {
+    let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.planted-graph-token.c2ln";
+    for args in [
+        &["app", "check", MANIFEST][..],
+        &["-vvv", "app", "check", MANIFEST],
+        &["-vvv", "app", "apply", MANIFEST, "--yes"],
+        &[
+            "-vvv",
+            "app",
+            "check",
+            MANIFEST,
+            "--graph-host",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            "-vvv",
+            "app",
+            "check",
+            MANIFEST,
+            "--from",
+            "tests/fixtures/app/broken.json",
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = consentry_with(
+            args,
+            &[("CONSENTRY_GRAPH_TOKEN", token), ("RUST_LOG", "trace")],
+        );
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            !all.contains("planted-graph-token"),
+            "{args:?} leaked the Graph token:\n{all}"
+        );
+        assert!(code(&out) == 2 || code(&out) == 1, "{args:?}: {all}");
+    }
+    // With a token present, the refusal is about Graph support, not the token: nothing was sent.
+    let out = consentry_with(
+        &["app", "check", MANIFEST],
+        &[("CONSENTRY_GRAPH_TOKEN", token)],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("nothing was sent"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -15,6 +15,8 @@
 //! - Reading an application needs Application.Read.All or ownership of the app; changing it needs
 //!   Application.ReadWrite.All, or Application.ReadWrite.OwnedBy for an owner.
 
+pub mod token;
+
 use serde::Deserialize;
 
 use crate::cloud::Cloud;
