@@ -227,9 +227,10 @@ consent again.",
     ),
 ];
 
-/// Parses `AADSTS700016`, `aadsts700016` or `700016` into the number.
+/// Parses `AADSTS700016`, `aadsts700016` or `700016` into the number. Text pasted from an error
+/// (`AADSTS700016: Application with identifier ...`) is read up to its first colon.
 pub fn parse_code(input: &str) -> Option<u32> {
-    let input = input.trim();
+    let input = input.split(':').next().unwrap_or(input).trim();
     let digits = match input.get(..6) {
         Some(prefix) if prefix.eq_ignore_ascii_case("aadsts") => &input[6..],
         _ => input,
@@ -263,6 +264,26 @@ pub fn render_explain(entry: &Entry) -> String {
         advice = entry.advice,
         code = entry.code,
     )
+}
+
+/// What `consentry explain` prints for a well-formed code that is not in [`TABLE`]: not an error,
+/// since Entra adds codes; the code is kept and Microsoft's lookup page says what it means.
+pub fn render_unknown(code: u32) -> String {
+    format!(
+        "AADSTS{code}\n  not in consentry's table.\n  consentry: verify reports it as `error` with \
+         Entra's own message, trace and correlation ids\n  what to do: look it up on Microsoft's \
+         error lookup page below; keep the code and the trace and correlation ids from the report \
+         for a support case\n  docs: https://login.microsoftonline.com/error?code={code}\n"
+    )
+}
+
+/// What `consentry explain --list` prints: every known code with its meaning, one per line.
+pub fn render_list() -> String {
+    let mut out = String::new();
+    for entry in TABLE {
+        out.push_str(&format!("{:<14} {}\n", entry.name(), entry.meaning));
+    }
+    out
 }
 
 /// Why `explain` has nothing to say about its input.
@@ -339,6 +360,26 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn codes_pasted_from_an_error_parse() {
+        assert_eq!(parse_code("AADSTS700016:"), Some(700016));
+        assert_eq!(parse_code("  aadsts700016 "), Some(700016));
+        assert_eq!(
+            parse_code("AADSTS700016: Application with identifier 'x' was not found"),
+            Some(700016)
+        );
+        assert_eq!(parse_code(":700016"), None);
+        assert_eq!(parse_code("AADSTS"), None);
+    }
+
+    #[test]
+    fn the_list_names_every_code_once() {
+        let list = render_list();
+        assert_eq!(list.lines().count(), TABLE.len());
+        assert!(list.contains("AADSTS700016 "), "{list}");
+        assert!(render_unknown(123456).contains("error?code=123456"));
     }
 
     #[test]

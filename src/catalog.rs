@@ -17,6 +17,10 @@
 
 use crate::cloud::Cloud;
 
+/// When the catalog's APIs and roles were last checked against Microsoft's documentation (shown by
+/// `consentry --version`, so a report can be traced to the role names it was checked against).
+pub const CATALOG_DATE: &str = "2026-11-24";
+
 /// One application permission (app role) of a resource API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Role {

@@ -20,13 +20,22 @@ use crate::{
     verify,
 };
 
+/// `0.1.0 (catalog 2026-11-24)`: which role names this build checks manifests against.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (catalog {})",
+        env!("CARGO_PKG_VERSION"),
+        catalog::CATALOG_DATE
+    )
+});
+
 /// Plan and verify admin consent of a multi-tenant Entra ID app across customer tenants.
 ///
 /// One YAML manifest names the app, the Defender API roles it needs and the customer tenants.
 /// `plan` (offline) gives each tenant its admin-consent link and an action; `verify` (online) gets
 /// an app-only token in every tenant and reports which roles each tenant really granted.
 #[derive(Debug, Parser)]
-#[command(name = "consentry", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+#[command(name = "consentry", version = VERSION.as_str(), after_help = EXIT_CODES_HELP, max_term_width = 100)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -62,6 +71,12 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Run plan and verify against the built-in sandbox with a demo partner: no Azure needed.
     Demo(DemoArgs),
+    /// Write a commented starter manifest (and with --sandbox a scenario) to start from.
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print consentry's man page (roff) to stdout, or write one page per command with --out.
+    Man(ManArgs),
     /// The partner's own app registration: check it against the manifest, show and apply the
     /// difference.
     #[command(subcommand)]
@@ -153,6 +168,46 @@ pub struct AppApplyArgs {
     pub format: report::AppFormat,
 }
 
+/// `consentry init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write into (created if needed).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Also write a sandbox scenario that plays the starter's tenants, to rehearse verify offline.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+/// `consentry completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// A shell `completions` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// bash (save as /etc/bash_completion.d/consentry or source it from ~/.bashrc).
+    Bash,
+    /// zsh (save as _consentry in a folder on $fpath).
+    Zsh,
+    /// fish (save as ~/.config/fish/completions/consentry.fish).
+    Fish,
+    /// PowerShell (dot-source it from $PROFILE).
+    Powershell,
+}
+
+/// `consentry man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write consentry.1 and one consentry-COMMAND.1 per subcommand into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
 /// The manifest argument shared by the commands that read one.
 #[derive(Debug, Args)]
 pub struct ManifestArg {
@@ -168,6 +223,8 @@ pub enum DiagnosticFormat {
     Human,
     /// Machine-readable diagnostics.
     Json,
+    /// GitHub Actions annotations (`::error file=…,line=…,col=…`) on stdout.
+    Github,
 }
 
 /// Output format of `decode`.
@@ -247,6 +304,17 @@ pub struct PlanArgs {
     /// Write the output to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Exit 0 when no tenant has anything to do and 4 when actions are pending (like Terraform's;
+    /// 4 because 2 and 3 already mean usage error and undetermined).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// With --state: warn when the report is older than this (e.g. 7d, 12h, 90m).
+    #[arg(long, default_value = "7d", value_parser = parse_age, requires = "state")]
+    pub max_age: Duration,
+    /// With --base: a missing or empty base file means "no manifest yet" (a first pull request
+    /// that adds the manifest: every tenant consents), not an error.
+    #[arg(long, requires = "base")]
+    pub base_missing_ok: bool,
 }
 
 /// Where the token endpoints are, shared by `verify` and `token`.
@@ -322,8 +390,12 @@ pub struct DecodeArgs {
 /// `consentry explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The code: `AADSTS700016` or `700016`.
-    pub code: String,
+    /// The code: `AADSTS700016`, `700016`, or pasted as `AADSTS700016: ...`.
+    #[arg(required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every code consentry knows.
+    #[arg(long, conflicts_with = "code")]
+    pub list: bool,
 }
 
 /// `consentry sandbox`.
@@ -343,6 +415,10 @@ pub struct DemoArgs {
     /// Output format of the verify report.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
     pub format: VerifyFormat,
+    /// Instead of running the demo, write its manifest, sandbox scenario and schema into DIR (never
+    /// replacing a file), to try it yourself outside the repository.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
 }
 
 /// Parses `30`, `30s`, `500ms`, `2m`.
@@ -369,6 +445,35 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` must be more than 0 and at most an hour"));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Parses an age: `7d`, `12h`, `90m`, `3600s` (a bare number is days).
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "d"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not an age (try 7d, 12h, 90m)"))?;
+    let seconds = match unit {
+        "d" => value.checked_mul(86_400),
+        "h" => value.checked_mul(3600),
+        "m" => value.checked_mul(60),
+        "s" => Some(value),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}` (use d, h, m or s)"
+            ));
+        }
+    };
+    match seconds {
+        Some(s) if s > 0 && s <= 3650 * 86_400 => Ok(Duration::from_secs(s)),
+        _ => Err(format!(
+            "`{text}` must be more than 0 and at most ten years"
+        )),
+    }
 }
 
 /// Parses a credential-expiry window: `30d`, `12h`, or a bare number of days; at most a year.
@@ -443,6 +548,9 @@ pub fn run(cli: Cli) -> Exit {
         Command::App(AppCommand::Check(args)) => run_app_check(&args, quiet),
         Command::App(AppCommand::RequiredAccess(args)) => run_app_required_access(&args, quiet),
         Command::App(AppCommand::Apply(args)) => run_app_apply(&args, quiet),
+        Command::Init(args) => run_init(&args),
+        Command::Completions(args) => run_completions(&args),
+        Command::Man(args) => run_man(&args),
     }
 }
 
@@ -483,6 +591,10 @@ fn run_validate(args: &ValidateArgs) -> Exit {
         DiagnosticFormat::Human => {
             say(validate::render_human(&checked, std::io::stderr().is_terminal()).trim_end());
             exit
+        }
+        DiagnosticFormat::Github => {
+            let written = emit(None, &report::render_diagnostics(&checked));
+            exit.max(written)
         }
     }
 }
@@ -542,6 +654,11 @@ fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
     };
     let base = match &args.base {
         None => None,
+        // A first pull request has no base manifest: plan against one with no tenants.
+        Some(path) if args.base_missing_ok && base_is_absent(path) => Some(Manifest {
+            tenants: Vec::new(),
+            ..manifest.clone()
+        }),
         Some(path) => match load_manifest(path, true) {
             Some(base) => Some(base),
             None => {
@@ -559,16 +676,47 @@ fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
             Err(message) => return fail(Exit::Usage, message),
         },
     };
+    if let Some(report) = &state {
+        match plan::check_state(&manifest, report, chrono::Utc::now(), args.max_age) {
+            Ok(None) => {}
+            Ok(Some(stale)) => {
+                if !quiet {
+                    say(&format!("warning: {stale}"));
+                }
+            }
+            Err(e) => return fail(Exit::Usage, e),
+        }
+    }
     let options = plan::Options {
         link_style: args.link_style,
         base: base.as_ref(),
         state: state.as_ref(),
     };
     let plan = plan::plan(&manifest, &options);
-    emit(
+    let written = emit(
         args.output.as_deref(),
         &report::render_plan(&plan, args.format),
-    )
+    );
+    if written == Exit::Success && args.detailed_exitcode && plan.has_pending() {
+        Exit::Pending
+    } else {
+        written
+    }
+}
+
+/// Whether a `--base` file stands for "no manifest yet": absent, or empty (what
+/// `git show BASE:consentry.yaml > base.yaml` leaves when the base branch has no manifest).
+fn base_is_absent(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        // /dev/null has length 0 too; a short file of only blank lines is as empty. Anything longer
+        // is a manifest, and validation says what is wrong with it.
+        Ok(meta) if meta.len() == 0 => true,
+        Ok(meta) => {
+            meta.len() <= 4096
+                && std::fs::read(path).is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
+        }
+    }
 }
 
 /// A tokio runtime for the online commands.
@@ -799,8 +947,15 @@ fn run_decode(args: &DecodeArgs) -> Exit {
 }
 
 fn run_explain(args: &ExplainArgs) -> Exit {
-    match aadsts::explain(&args.code) {
+    let Some(code) = args.code.as_deref().filter(|_| !args.list) else {
+        return emit(None, &aadsts::render_list());
+    };
+    match aadsts::explain(code) {
         Ok(text) => emit(None, &with_newline(text)),
+        // Entra adds codes: a well-formed one consentry does not know still gets the way forward.
+        Err(aadsts::ExplainError::Unknown(number)) => {
+            emit(None, &with_newline(aadsts::render_unknown(number)))
+        }
         Err(e) => fail(Exit::Usage, e),
     }
 }
@@ -843,6 +998,15 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
 }
 
 fn run_demo(args: &DemoArgs) -> Exit {
+    if let Some(dir) = &args.write {
+        return write_files(dir, &crate::init::demo(), |dir| {
+            format!(
+                "Try it yourself:\n  cd {dir}\n  export CONSENTRY_CLIENT_SECRET=demo\n  consentry \
+                 sandbox --scenario demo.sandbox.yaml --listen 127.0.0.1:8400 &\n  consentry verify \
+                 demo.yaml --authority-host http://127.0.0.1:8400"
+            )
+        });
+    }
     let runtime = match runtime() {
         Ok(r) => r,
         Err(exit) => return exit,
@@ -990,6 +1154,104 @@ fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
     emit(None, &report::render_app_apply(&report, args.format))
 }
 
+fn run_init(args: &InitArgs) -> Exit {
+    let sandbox = args.sandbox;
+    write_files(&args.dir, &crate::init::starter(sandbox), |dir| {
+        let mut next = format!(
+            "Next: put your app's client id and your customers' tenant ids in {dir}/consentry.yaml, \
+             then\n  consentry validate {dir}/consentry.yaml\n  consentry plan {dir}/consentry.yaml"
+        );
+        if sandbox {
+            next.push_str(&format!(
+                "\nRehearse verify on the sandbox:\n  export CONSENTRY_CLIENT_SECRET=rehearsal\n  \
+                 consentry sandbox --scenario {dir}/consentry.sandbox.yaml --listen 127.0.0.1:8400 &\n  \
+                 consentry verify {dir}/consentry.yaml --authority-host http://127.0.0.1:8400"
+            ));
+        }
+        next
+    })
+}
+
+/// Writes starter files (never replacing one) and says on stderr what was written and what next;
+/// stdout stays empty.
+fn write_files(dir: &Path, files: &[crate::init::File], next: impl Fn(&str) -> String) -> Exit {
+    match crate::init::write_all(dir, files) {
+        Ok(paths) => {
+            for path in paths {
+                say(&format!("wrote {}", path.display()));
+            }
+            say(&next(&dir.display().to_string()));
+            Exit::Success
+        }
+        Err(e) => fail(Exit::Usage, e),
+    }
+}
+
+fn run_completions(args: &CompletionsArgs) -> Exit {
+    use clap::CommandFactory;
+    use clap_complete::Shell as Target;
+    let shell = match args.shell {
+        Shell::Bash => Target::Bash,
+        Shell::Zsh => Target::Zsh,
+        Shell::Fish => Target::Fish,
+        Shell::Powershell => Target::PowerShell,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "consentry", &mut script);
+    emit(None, &String::from_utf8_lossy(&script))
+}
+
+fn run_man(args: &ManArgs) -> Exit {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    match &args.out {
+        None => match man_page(&command, "consentry") {
+            Ok(page) => emit(None, &page),
+            Err(e) => fail(
+                Exit::Undetermined,
+                format!("cannot render the man page: {e}"),
+            ),
+        },
+        Some(dir) => {
+            let mut pages = vec![crate::init::File {
+                name: "consentry.1".to_owned(),
+                contents: match man_page(&command, "consentry") {
+                    Ok(page) => page,
+                    Err(e) => return fail(Exit::Undetermined, e),
+                },
+            }];
+            for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("consentry-{}", sub.get_name());
+                let page = match man_page(sub, &name) {
+                    Ok(page) => page,
+                    Err(e) => return fail(Exit::Undetermined, e),
+                };
+                pages.push(crate::init::File {
+                    name: format!("{name}.1"),
+                    contents: page,
+                });
+            }
+            write_files(dir, &pages, |dir| {
+                format!("read them with: man -l {dir}/consentry.1")
+            })
+        }
+    }
+}
+
+/// One man page titled `title` (`consentry`, `consentry-verify`).
+fn man_page(command: &clap::Command, title: &str) -> std::io::Result<String> {
+    let mut page = Vec::new();
+    let command = command
+        .clone()
+        .bin_name(title)
+        .display_name(title)
+        .version(VERSION.as_str());
+    clap_mangen::Man::new(command)
+        .title(title.to_ascii_uppercase())
+        .render(&mut page)?;
+    Ok(String::from_utf8_lossy(&page).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1014,6 +1276,17 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn ages_parse_in_days_hours_minutes_and_seconds() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("7"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert!(parse_age("0d").is_err());
+        assert!(parse_age("1w").is_err());
+        assert!(parse_age("99999999999999999999d").is_err());
     }
 
     #[test]

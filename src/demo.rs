@@ -86,7 +86,8 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
     text.push_str(&report::render_verify(&report, format));
     let _ = writeln!(
         text,
-        "\nverify would exit {} here (0 all ok, 1 findings, 3 undetermined). Try it yourself:\n  \
+        "\nverify would exit {} here (0 all ok, 1 findings, 3 undetermined). Try it yourself \
+         (outside the repository, `consentry demo --write manifests` first):\n  \
          CONSENTRY_CLIENT_SECRET=demo consentry sandbox --scenario manifests/demo.sandbox.yaml --listen 127.0.0.1:8400 &\n  \
          CONSENTRY_CLIENT_SECRET=demo consentry verify manifests/demo.yaml --authority-host http://127.0.0.1:8400",
         report.exit().code()

@@ -13,6 +13,10 @@ pub enum Exit {
     Usage = 2,
     /// 3: could not determine the state of at least one tenant.
     Undetermined = 3,
+    /// 4: `plan --detailed-exitcode` only: the plan has actions pending (a tenant to consent,
+    /// re-consent, offboard or investigate). Not combined with the others by `max`: `plan` returns
+    /// it only when everything else succeeded.
+    Pending = 4,
 }
 
 impl Exit {
@@ -28,4 +32,5 @@ Exit codes:
   0  success: no errors; for verify, every tenant granted every required role
   1  findings: verify found gaps (missing roles, not consented, invalid tokens, ...)
   2  usage or manifest error: nothing was sent
-  3  could not determine: at least one tenant's state is unknown (error, credential rejected)";
+  3  could not determine: at least one tenant's state is unknown (error, credential rejected)
+  4  plan --detailed-exitcode: actions pending (consent, reconsent, offboard, investigate)";

@@ -16,6 +16,7 @@ pub mod consent;
 pub mod demo;
 pub mod exit;
 pub mod graph;
+pub mod init;
 pub mod jwt;
 pub mod manifest;
 pub mod model;

@@ -380,7 +380,7 @@ fn a_rejected_secret_stops_the_run_and_reports_every_tenant() {
 #[test]
 fn demo_partner_in_every_format() {
     let sandbox = demo();
-    for format in ["table", "markdown", "json", "junit"] {
+    for format in ["table", "markdown", "json", "junit", "github"] {
         let out = verify_demo(&["--format", format], &[], &sandbox);
         assert!(
             matches!(code(&out), 1 | 3),
@@ -729,6 +729,28 @@ fn plan_against_a_base_manifest() {
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
     .collect();
     assert_eq!(actions, expected);
+    // Tailspin's own `apis` override keeps the newly app-wide AdvancedHunting away: said, not hidden.
+    let tailspin = &plan["tenants"][2];
+    assert_eq!(
+        tailspin["withheld_roles"]["microsoft-365-defender"],
+        serde_json::json!(["AdvancedHunting.Read.All"])
+    );
+    let table = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--base",
+            base_path.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    let text = stdout(&table);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Tailspin Toys (none)") && l.contains("override")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -833,5 +855,468 @@ fn sandbox_command_serves_until_stopped() {
             .unwrap()
             .iter()
             .any(|t| t["status"] == "ok")
+    );
+}
+
+// --- issue 8: plan for pull requests, onboarding, errors that give the fix, CI ----------------
+
+#[test]
+fn plan_detailed_exitcode_says_whether_actions_are_pending() {
+    let pending = consentry(
+        &["plan", "manifests/example.yaml", "--detailed-exitcode"],
+        &[],
+        None,
+    );
+    assert_eq!(code(&pending), 4, "{}", stderr(&pending));
+    assert!(
+        stdout(&pending).contains("to consent"),
+        "the plan is still printed"
+    );
+    let plain = consentry(&["plan", "manifests/example.yaml"], &[], None);
+    assert_eq!(code(&plain), 0, "without the flag, exit 0");
+    let nothing = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--base",
+            "manifests/example.yaml",
+            "--detailed-exitcode",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&nothing), 0, "{}", stdout(&nothing));
+    let bad = consentry(
+        &[
+            "plan",
+            "tests/fixtures/validate/many-problems.yaml",
+            "--detailed-exitcode",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&bad), 2, "a bad manifest stays a usage error");
+    let help = consentry(&["--help"], &[], None);
+    assert!(
+        stdout(&help).contains("  4  plan --detailed-exitcode"),
+        "{}",
+        stdout(&help)
+    );
+    let help = consentry(&["plan", "--help"], &[], None);
+    assert!(
+        stdout(&help).contains("4 when actions are pending"),
+        "{}",
+        stdout(&help)
+    );
+}
+
+#[test]
+fn plan_base_missing_ok_plans_the_first_pull_request_against_an_empty_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("base.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let absent = dir.path().join("absent.yaml");
+    for base in [
+        empty.to_str().unwrap(),
+        absent.to_str().unwrap(),
+        "/dev/null",
+    ] {
+        let out = consentry(
+            &[
+                "plan",
+                "manifests/example.yaml",
+                "--base",
+                base,
+                "--base-missing-ok",
+                "--format",
+                "json",
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(code(&out), 0, "{base}: {}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert!(
+            by_name(&plan, "action").iter().all(|(_, a)| a == "consent"),
+            "{base}: {plan}"
+        );
+        assert_eq!(plan["summary"]["consent"], 3);
+    }
+    // Without the flag an empty base is a manifest error, not silently "no tenants".
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--base",
+            empty.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // A base that has content is still validated.
+    let junk = dir.path().join("junk.yaml");
+    std::fs::write(&junk, "version: 9\n").unwrap();
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/example.yaml",
+            "--base",
+            junk.to_str().unwrap(),
+            "--base-missing-ok",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn plan_state_refuses_another_apps_report_and_warns_when_old() {
+    let (partner, sandbox) = Partner::new(&[("One", T1, GRANTED)]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("verify.json");
+    let out = consentry(
+        &[
+            "verify",
+            &partner.manifest(),
+            "--authority-host",
+            &sandbox.url,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let fresh = consentry(
+        &[
+            "plan",
+            &partner.manifest(),
+            "--state",
+            report.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&fresh), 0, "{}", stderr(&fresh));
+    assert!(!stderr(&fresh).contains("warning"), "{}", stderr(&fresh));
+
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    json["generated_at"] = serde_json::json!("2020-01-01T00:00:00Z");
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, json.to_string()).unwrap();
+    let out = consentry(
+        &[
+            "plan",
+            &partner.manifest(),
+            "--state",
+            old.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0, "old is a warning, not an error");
+    assert!(
+        stderr(&out).contains("warning: the verify report is"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("--max-age 7 days"),
+        "{}",
+        stderr(&out)
+    );
+    let quiet = consentry(
+        &[
+            "plan",
+            &partner.manifest(),
+            "--state",
+            old.to_str().unwrap(),
+            "--max-age",
+            "100000d",
+        ],
+        &[],
+        None,
+    );
+    assert!(!stderr(&quiet).contains("warning"), "{}", stderr(&quiet));
+
+    json["app"]["client_id"] = serde_json::json!("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890");
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, json.to_string()).unwrap();
+    let out = consentry(
+        &[
+            "plan",
+            &partner.manifest(),
+            "--state",
+            other.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains(CLIENT), "{}", stderr(&out));
+}
+
+#[test]
+fn init_writes_a_starter_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("new");
+    let out = consentry(
+        &["init", "--sandbox", "--dir", target.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "stdout stays for reports");
+    for file in ["consentry.yaml", "consentry.sandbox.yaml", "schema.json"] {
+        assert!(target.join(file).is_file(), "{file}");
+    }
+    let manifest = target.join("consentry.yaml");
+    let checked = consentry(&["validate", manifest.to_str().unwrap()], &[], None);
+    assert_eq!(code(&checked), 0, "{}", stderr(&checked));
+    assert!(stderr(&checked).is_empty() || !stderr(&checked).contains("warning"));
+
+    // The scenario really plays the starter's tenants: verify against it says what it promises.
+    let scenario = std::fs::read_to_string(target.join("consentry.sandbox.yaml")).unwrap();
+    let sandbox = Running::start(&scenario);
+    let out = consentry(
+        &[
+            "verify",
+            manifest.to_str().unwrap(),
+            "--authority-host",
+            &sandbox.url,
+            "--format",
+            "json",
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        by_name(&json, "status"),
+        vec![
+            ("First Customer".to_owned(), "ok".to_owned()),
+            ("Second Customer".to_owned(), "not_consented".to_owned())
+        ]
+    );
+
+    // A second init refuses and changes nothing, even for the files that did not exist.
+    std::fs::write(&manifest, "mine\n").unwrap();
+    std::fs::remove_file(target.join("schema.json")).unwrap();
+    let again = consentry(
+        &["init", "--sandbox", "--dir", target.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(code(&again), 2);
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), "mine\n");
+    assert!(!target.join("schema.json").exists(), "nothing written");
+}
+
+#[test]
+fn demo_write_exports_files_that_work_outside_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = consentry(
+        &["demo", "--write", dir.path().to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("demo.sandbox.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    // Run from the exported folder, as the message says, against its own scenario.
+    let scenario = std::fs::read_to_string(dir.path().join("demo.sandbox.yaml")).unwrap();
+    let sandbox = Running::start(&scenario);
+    let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args([
+            "verify",
+            "demo.yaml",
+            "--authority-host",
+            &sandbox.url,
+            "--timeout",
+            "2s",
+        ])
+        .current_dir(dir.path())
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .env_remove("CONSENTRY_AUTHORITY_HOST")
+        .output()
+        .unwrap();
+    assert!([1, 3].contains(&code(&out)), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Fabrikam"));
+    let again = consentry(
+        &["demo", "--write", dir.path().to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(code(&again), 2, "refuses to overwrite");
+}
+
+#[test]
+fn explain_takes_codes_as_pasted_and_knows_its_limits() {
+    for pasted in [
+        "AADSTS700016:",
+        "aadsts700016",
+        "  AADSTS700016  ",
+        "AADSTS700016: Application with identifier",
+    ] {
+        let out = consentry(&["explain", pasted], &[], None);
+        assert_eq!(code(&out), 0, "{pasted}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with("AADSTS700016\n"), "{pasted}");
+    }
+    let unknown = consentry(&["explain", "AADSTS123456:"], &[], None);
+    assert_eq!(code(&unknown), 0, "{}", stderr(&unknown));
+    let text = stdout(&unknown);
+    assert!(text.contains("not in consentry's table"), "{text}");
+    assert!(
+        text.contains("https://login.microsoftonline.com/error?code=123456"),
+        "{text}"
+    );
+    assert_eq!(code(&consentry(&["explain", "hello"], &[], None)), 2);
+    assert_eq!(
+        code(&consentry(&["explain"], &[], None)),
+        2,
+        "a code or --list"
+    );
+    let list = consentry(&["explain", "--list"], &[], None);
+    assert_eq!(code(&list), 0);
+    let listed = stdout(&list);
+    assert_eq!(listed.lines().count(), consentry::aadsts::TABLE.len());
+    assert!(
+        listed.lines().any(|l| l.starts_with("AADSTS7000215 ")),
+        "{listed}"
+    );
+}
+
+#[test]
+fn completions_man_and_version_come_from_the_cli_definition() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef consentry"),
+        ("fish", "complete -c consentry"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = consentry(&["completions", shell], &[], None);
+        assert_eq!(code(&out), 0, "{shell}");
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("detailed-exitcode"),
+            "{shell} knows plan's flags"
+        );
+    }
+    let man = consentry(&["man"], &[], None);
+    assert_eq!(code(&man), 0);
+    let page = stdout(&man);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH CONSENTRY 1"),
+        "{page}"
+    );
+    assert!(page.contains(".TH CONSENTRY 1"));
+    assert!(page.contains(consentry::catalog::CATALOG_DATE));
+    let dir = tempfile::tempdir().unwrap();
+    let out = consentry(&["man", "--out", dir.path().to_str().unwrap()], &[], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let verify = std::fs::read_to_string(dir.path().join("consentry-verify.1")).unwrap();
+    assert!(verify.contains("fail\\-on\\-extra"), "{verify}");
+    let version = consentry(&["--version"], &[], None);
+    assert_eq!(
+        stdout(&version).trim(),
+        format!(
+            "consentry {} (catalog {})",
+            env!("CARGO_PKG_VERSION"),
+            consentry::catalog::CATALOG_DATE
+        )
+    );
+}
+
+#[test]
+fn format_github_annotates_manifest_problems_and_failing_tenants() {
+    let out = consentry(
+        &[
+            "validate",
+            "tests/fixtures/validate/many-problems.yaml",
+            "--format",
+            "github",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 2);
+    let text = stdout(&out);
+    assert!(
+        text.contains("::error file=tests/fixtures/validate/many-problems.yaml,line=2,col=10,title=unsupported-version::"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("::error ") || l.starts_with("::warning ")),
+        "{text}"
+    );
+    let ok = consentry(
+        &["validate", "manifests/example.yaml", "--format", "github"],
+        &[],
+        None,
+    );
+    assert_eq!(code(&ok), 0);
+    // The example requests a role being retired: a warning annotation, never an error.
+    assert!(
+        stdout(&ok)
+            .lines()
+            .all(|l| l.starts_with("::warning file=manifests/example.yaml,line=")),
+        "{}",
+        stdout(&ok)
+    );
+
+    // A tenant name with GitHub's separators cannot end or forge an annotation.
+    let (partner, sandbox) = Partner::new(&[
+        ("One", T1, GRANTED),
+        ("\"Two, Ltd: 100%\"", T2, "failure: not_consented"),
+    ]);
+    let out = consentry(
+        &[
+            "verify",
+            &partner.manifest(),
+            "--authority-host",
+            &sandbox.url,
+            "--format",
+            "github",
+        ],
+        &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+        None,
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one error for the failing tenant, one notice: {text}"
+    );
+    assert!(
+        lines[0]
+            .starts_with("::error title=Two%2C Ltd%3A 100%25%3A not_consented::tenant 22222222"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "::notice title=consentry verify%3A Test App::1/2 tenants fully covered; exit 1"
+        ),
+        "{text}"
     );
 }

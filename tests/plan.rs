@@ -381,9 +381,116 @@ fn state_missing_roles_reconsent_naming_them() {
     )]);
     let t = &with_state(&m, &r).tenants[0];
     assert_eq!(t.action, Action::Reconsent);
+    // Required when the report was made: missing, not new.
+    assert_eq!(t.new_roles, None);
     assert_eq!(
-        t.new_roles,
+        t.missing_roles,
         Some(roles(&[(M365D, &["AdvancedHunting.Read.All"])]))
+    );
+    assert!(!t.reason.contains("now needs"), "{}", t.reason);
+    assert!(t.reason.contains("did not see"), "{}", t.reason);
+}
+
+#[test]
+fn state_new_roles_are_only_those_the_manifest_added_since_the_report() {
+    // AdvancedHunting was required and not granted (missing); Machine.Read.All is new since.
+    let m = one_tenant_manifest(&[
+        (M365D, &["AdvancedHunting.Read.All", "Incident.Read.All"]),
+        (MDE, &["Machine.Read.All"]),
+    ]);
+    let r = report(vec![seen(
+        "Fabrikam",
+        FABRIKAM,
+        vec![api(
+            M365D,
+            &["AdvancedHunting.Read.All", "Incident.Read.All"],
+            &["Incident.Read.All"],
+        )],
+        None,
+    )]);
+    let t = &with_state(&m, &r).tenants[0];
+    assert_eq!(t.action, Action::Reconsent);
+    assert_eq!(t.new_roles, Some(roles(&[(MDE, &["Machine.Read.All"])])));
+    assert_eq!(
+        t.missing_roles,
+        Some(roles(&[(M365D, &["AdvancedHunting.Read.All"])]))
+    );
+    let md = render_plan(&with_state(&m, &r), PlanFormat::Markdown);
+    assert!(md.contains("new roles MDE: Machine.Read.All"), "{md}");
+    assert!(
+        md.contains("not granted yet M365D: AdvancedHunting.Read.All"),
+        "{md}"
+    );
+}
+
+#[test]
+fn base_says_when_a_tenant_override_keeps_a_new_app_wide_role_away() {
+    let base = one_tenant_manifest(&[(M365D, &["Incident.Read.All"])]);
+    let mut now = manifest(vec![
+        tenant("Fabrikam", FABRIKAM, &[(M365D, &["Incident.Read.All"])]),
+        tenant(
+            "Northwind",
+            NORTHWIND,
+            &[(M365D, &["AdvancedHunting.Read.All", "Incident.Read.All"])],
+        ),
+    ]);
+    let mut base = base;
+    base.tenants.push(tenant(
+        "Northwind",
+        NORTHWIND,
+        &[(M365D, &["Incident.Read.All"])],
+    ));
+    // App-wide: Incident before, Incident + AdvancedHunting now. Fabrikam overrides with Incident.
+    base.apis[0].roles = ["Incident.Read.All".to_owned()].into();
+    now.apis[0].roles = [
+        "AdvancedHunting.Read.All".to_owned(),
+        "Incident.Read.All".to_owned(),
+    ]
+    .into();
+    let p = with_base(&now, &base);
+    let fabrikam = find(&p, "Fabrikam");
+    assert_eq!(fabrikam.action, Action::None);
+    assert_eq!(
+        fabrikam.withheld_roles,
+        Some(roles(&[(M365D, &["AdvancedHunting.Read.All"])]))
+    );
+    assert!(fabrikam.reason.contains("override"), "{}", fabrikam.reason);
+    let northwind = find(&p, "Northwind");
+    assert_eq!(northwind.action, Action::Reconsent);
+    assert_eq!(northwind.withheld_roles, None);
+    for format in [PlanFormat::Table, PlanFormat::Markdown] {
+        let text = render_plan(&p, format);
+        assert!(
+            text.contains("Fabrikam") && text.contains("override"),
+            "{format:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn markdown_has_a_message_to_send_per_tenant_to_consent() {
+    let p = realistic_base_plan();
+    let md = render_plan(&p, PlanFormat::Markdown);
+    let messages = md
+        .split("### Messages to send")
+        .nth(1)
+        .expect("a messages section");
+    for t in p
+        .tenants
+        .iter()
+        .filter(|t| matches!(t.action, Action::Consent | Action::Reconsent))
+    {
+        let url = t.consent_url.as_deref().unwrap();
+        assert!(messages.contains(url), "{} link: {messages}", t.name);
+    }
+    // Plain words from the catalog, with the role name beside them.
+    assert!(
+        messages.contains("Read all incidents (Incident.Read.All)"),
+        "{messages}"
+    );
+    assert!(
+        !messages.contains("Woodgrove"),
+        "no message to an offboarded tenant"
     );
 }
 
@@ -821,8 +928,18 @@ fn markdown_checklist_escapes_names_and_collapses_tenants_with_nothing_to_do() {
         md.contains(r"Adventure \*Works\* \[EU\] \<beta\> \| \`x\`"),
         "{md}"
     );
-    assert!(!md.contains("<beta>"));
-    assert_eq!(md.matches("- [ ] ").count(), 4, "{md}");
+    let (checklist, messages) = md.split_once("### Messages to send").unwrap();
+    assert!(!checklist.contains("<beta>"));
+    // In the messages the name is literal text inside a code fence, where Markdown is not read.
+    for block in messages
+        .split("</details>")
+        .filter(|b| b.contains("<beta>"))
+    {
+        let fenced = block.split("```text\n").nth(1).unwrap_or_default();
+        assert!(fenced.contains("<beta>"), "{block}");
+        assert!(!block.split("```text\n").next().unwrap().contains("<beta>"));
+    }
+    assert_eq!(checklist.matches("- [ ] ").count(), 4, "{md}");
     let details = md.split("<details>").nth(1).unwrap();
     assert!(details.contains("Fabrikam"));
     assert!(

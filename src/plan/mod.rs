@@ -9,8 +9,15 @@
 //! then by name. A tenant matched only by name had its id changed: it is planned as `consent`,
 //! because consenting again is harmless while a missed consent is not, and the reason names the old
 //! id so a human can tell a typo fix from a customer moving to another directory.
+//!
+//! Three kinds of roles to grant are kept apart, because they call for different words to a
+//! customer: `new_roles` are roles the manifest really added (since the base manifest, or since the
+//! manifest the report was made from), `missing_roles` were required before and are still not
+//! granted, and `withheld_roles` are roles added app-wide that a tenant's own `apis` override keeps
+//! away from it (a silent gap unless someone says so).
 
 mod matching;
+mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +29,7 @@ use crate::model::{Manifest, Tenant};
 use crate::verify::report::{AppInfo, Report, Status, TenantReport};
 
 use matching::{Index, Match};
+pub use state::{DEFAULT_MAX_AGE, Stale, StateError, check_state};
 
 /// The plan's JSON format version. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -105,6 +113,13 @@ pub struct PlanSummary {
     pub tenants: usize,
 }
 
+impl Plan {
+    /// Whether any tenant has something to do (`plan --detailed-exitcode` exits 4).
+    pub fn has_pending(&self) -> bool {
+        self.tenants.iter().any(|t| t.action != Action::None)
+    }
+}
+
 impl PlanSummary {
     /// The count for one action.
     pub fn count(&self, action: Action) -> usize {
@@ -145,9 +160,18 @@ pub struct PlannedTenant {
     pub consent_url: Option<String>,
     /// Roles the current manifest requires, per API (empty for `offboard`).
     pub required: Roles,
-    /// For `reconsent`: the required roles the tenant has not granted yet, per API.
+    /// For `reconsent`: roles the manifest added (since the base manifest, or since the manifest
+    /// the verify report was made from) that the tenant has not granted yet, per API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_roles: Option<Roles>,
+    /// For `reconsent` from a verify report: roles that were already required then and are still
+    /// not granted, per API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_roles: Option<Roles>,
+    /// With `--base`: roles added app-wide since the base manifest that this tenant's own `apis`
+    /// override keeps away from it, per API. Not an action; a human decides whether it is meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_roles: Option<Roles>,
     /// Why, in a sentence a human reads.
     pub reason: String,
 }
@@ -222,7 +246,8 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
             }
         } else if let (Some(base), Some(matches)) = (options.base, &base_matches) {
             match matches[i] {
-                Some(m) => from_base(tenant, &base.tenants[m.index], m.by_name),
+                Some(m) => from_base(tenant, &base.tenants[m.index], m.by_name)
+                    .withholding(withheld(manifest, base, tenant)),
                 None => Decision::plain(
                     Action::Consent,
                     "New tenant: send the admin-consent link.".to_owned(),
@@ -250,6 +275,8 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
             )),
             required,
             new_roles: decision.new_roles,
+            missing_roles: decision.missing_roles,
+            withheld_roles: decision.withheld_roles,
             reason: decision.reason,
         });
     }
@@ -319,6 +346,8 @@ fn match_all(index: &mut Index, manifest: &Manifest) -> Vec<Option<Match>> {
 struct Decision {
     action: Action,
     new_roles: Option<Roles>,
+    missing_roles: Option<Roles>,
+    withheld_roles: Option<Roles>,
     reason: String,
 }
 
@@ -327,17 +356,55 @@ impl Decision {
         Decision {
             action,
             new_roles: None,
+            missing_roles: None,
+            withheld_roles: None,
             reason,
         }
     }
 
-    fn reconsent(new_roles: Roles, reason: String) -> Self {
+    fn reconsent(new_roles: Roles, missing_roles: Roles, reason: String) -> Self {
         Decision {
             action: Action::Reconsent,
-            new_roles: Some(new_roles),
+            new_roles: Some(new_roles).filter(|r| !r.is_empty()),
+            missing_roles: Some(missing_roles).filter(|r| !r.is_empty()),
+            withheld_roles: None,
             reason,
         }
     }
+
+    /// Adds the roles a per-tenant override keeps away, and says so in the reason.
+    fn withholding(mut self, withheld: Roles) -> Self {
+        if !withheld.is_empty() {
+            self.reason.push_str(&format!(
+                " Its own `apis` override keeps {} away from it although the app now needs them \
+                 app-wide: add them to its override if it should grant them.",
+                describe(&withheld)
+            ));
+            self.withheld_roles = Some(withheld);
+        }
+        self
+    }
+}
+
+/// Roles added to the app-wide `apis` since `base` that `tenant` does not require: its per-tenant
+/// override (or an empty list) keeps them away from it.
+fn withheld(manifest: &Manifest, base: &Manifest, tenant: &Tenant) -> Roles {
+    let mut out = Roles::new();
+    for api in &manifest.apis {
+        let before = base.api(&api.key).map(|b| &b.roles);
+        let here = tenant.required.get(&api.key);
+        let kept_away: Vec<String> = api
+            .roles
+            .iter()
+            .filter(|r| !before.is_some_and(|b| b.contains(*r)))
+            .filter(|r| !here.is_some_and(|h| h.contains(*r)))
+            .cloned()
+            .collect();
+        if !kept_away.is_empty() {
+            out.insert(api.key.clone(), kept_away);
+        }
+    }
+    out
 }
 
 fn offboard(name: &str, id: &str, labels: Vec<String>, app: &str, seen_in: &str) -> PlannedTenant {
@@ -349,6 +416,8 @@ fn offboard(name: &str, id: &str, labels: Vec<String>, app: &str, seen_in: &str)
         consent_url: None,
         required: Roles::new(),
         new_roles: None,
+        missing_roles: None,
+        withheld_roles: None,
         reason: format!(
             "No longer in the manifest (it is in the {seen_in}): have the tenant's admin delete the \
              {app} enterprise application (Entra admin center → Enterprise applications) to revoke \
@@ -381,7 +450,7 @@ fn from_base(tenant: &Tenant, old: &Tenant, by_name: bool) -> Decision {
             "The app now needs {}: the tenant's admin must consent again (same link).",
             describe(&grown)
         );
-        return Decision::reconsent(grown, reason);
+        return Decision::reconsent(grown, Roles::new(), reason);
     }
     if dropped.is_empty() {
         Decision::plain(
@@ -430,37 +499,56 @@ fn from_state(tenant: &Tenant, seen: &TenantReport, by_name: bool) -> Decision {
         | Status::CredentialRejected
         | Status::Error => return Decision::plain(Action::Investigate, said()),
     }
+    // A role not granted is "new" only when the report's run did not require it: the manifest
+    // added it since. Otherwise it was asked for before and is still missing.
+    let mut new = Roles::new();
     let mut missing = Roles::new();
     for (api, required) in &tenant.required {
-        let granted: BTreeSet<&str> = seen
-            .apis
-            .iter()
-            .filter(|a| &a.api == api)
+        let seen_api = seen.apis.iter().filter(|a| &a.api == api);
+        let granted: BTreeSet<&str> = seen_api
+            .clone()
             .flat_map(|a| a.granted.iter().map(String::as_str))
             .collect();
-        let absent: Vec<String> = required
+        let required_then: BTreeSet<&str> = seen_api
+            .flat_map(|a| a.required.iter().map(String::as_str))
+            .collect();
+        let (was_required, added): (Vec<String>, Vec<String>) = required
             .iter()
             .filter(|r| !granted.contains(r.as_str()))
             .cloned()
-            .collect();
-        if !absent.is_empty() {
-            missing.insert(api.clone(), absent);
+            .partition(|r| required_then.contains(r.as_str()));
+        if !added.is_empty() {
+            new.insert(api.clone(), added);
+        }
+        if !was_required.is_empty() {
+            missing.insert(api.clone(), was_required);
         }
     }
-    if missing.is_empty() {
-        Decision::plain(
+    if new.is_empty() && missing.is_empty() {
+        return Decision::plain(
             Action::None,
             "The last verify saw every required role granted.".to_owned(),
-        )
-    } else {
-        let reason = format!(
-            "Consented, but the last verify did not see {} granted: the tenant's admin must \
-             consent again (same link; a grant made minutes before that verify may not have shown \
-             yet).",
-            describe(&missing)
         );
-        Decision::reconsent(missing, reason)
     }
+    let mut said = Vec::new();
+    if !new.is_empty() {
+        said.push(format!(
+            "the app now needs {}, added since that verify",
+            describe(&new)
+        ));
+    }
+    if !missing.is_empty() {
+        said.push(format!(
+            "the last verify did not see {} granted",
+            describe(&missing)
+        ));
+    }
+    let reason = format!(
+        "Consented, but {}: the tenant's admin must consent again (same link; a grant made \
+         minutes before that verify may not have shown yet).",
+        said.join(", and ")
+    );
+    Decision::reconsent(new, missing, reason)
 }
 
 fn id_changed(old_id: &str, tenant: &Tenant) -> Decision {

@@ -30,6 +30,18 @@ impl Render<Plan> for Markdown {
         for tenant in plan.tenants.iter().filter(|t| t.action != Action::None) {
             let _ = writeln!(out, "- [ ] {}", checklist_line(tenant));
         }
+        for tenant in plan.tenants.iter().filter(|t| t.action == Action::None) {
+            if let Some(withheld) = &tenant.withheld_roles {
+                let _ = writeln!(
+                    out,
+                    "- **{}** ({}): its `apis` override keeps away the app-wide {}; add them to \
+                     its override if it should grant them",
+                    markdown_escape(&tenant.name),
+                    code(&tenant.id),
+                    markdown_escape(&short_roles(withheld))
+                );
+            }
+        }
         let done: Vec<&PlannedTenant> = plan
             .tenants
             .iter()
@@ -55,6 +67,8 @@ impl Render<Plan> for Markdown {
             }
             out.push_str("\n</details>\n");
         }
+        // Last, so the checklist stays short: the messages are long and read one at a time.
+        out.push_str(&super::message::render_markdown(plan));
         out
     }
 }
@@ -76,12 +90,16 @@ fn checklist_line(tenant: &PlannedTenant) -> String {
         }
         Action::Reconsent => {
             parts.push("re-consent".to_owned());
-            let new = tenant
-                .new_roles
-                .as_ref()
-                .map(short_roles)
-                .unwrap_or_default();
-            parts.push(format!("new roles {}", markdown_escape(&new)));
+            // "new" only for roles the manifest added; roles asked for before are "not granted".
+            if let Some(new) = &tenant.new_roles {
+                parts.push(format!("new roles {}", markdown_escape(&short_roles(new))));
+            }
+            if let Some(missing) = &tenant.missing_roles {
+                parts.push(format!(
+                    "not granted yet {}",
+                    markdown_escape(&short_roles(missing))
+                ));
+            }
         }
         Action::Offboard | Action::Investigate | Action::None => {
             parts.push(tenant.action.to_string());
@@ -95,6 +113,12 @@ fn checklist_line(tenant: &PlannedTenant) -> String {
         .filter(|_| matches!(tenant.action, Action::Consent | Action::Reconsent))
     {
         parts.push(format!("[admin consent]({})", link_target(url)));
+    }
+    if let Some(withheld) = &tenant.withheld_roles {
+        parts.push(format!(
+            "its `apis` override keeps away the app-wide {}",
+            markdown_escape(&short_roles(withheld))
+        ));
     }
     parts.join(" · ")
 }

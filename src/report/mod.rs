@@ -3,9 +3,11 @@
 //! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
 
 mod app;
+mod github;
 mod json;
 mod junit;
 mod markdown;
+mod message;
 mod roles;
 mod table;
 
@@ -16,6 +18,7 @@ use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
 pub use app::{AppFormat, render_app_apply, render_app_check, terminal_safe};
+pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::{Junit, xml_escape};
 pub use markdown::{Markdown, markdown_escape};
@@ -38,6 +41,8 @@ pub enum PlanFormat {
     Markdown,
     /// The documented, stable JSON plan (`schema_version` 1).
     Json,
+    /// GitHub Actions workflow commands: a warning per tenant with something to do, and a notice.
+    Github,
 }
 
 /// How `verify` writes its report.
@@ -52,6 +57,8 @@ pub enum VerifyFormat {
     Json,
     /// JUnit XML, one test case per tenant × API, for CI test dashboards.
     Junit,
+    /// GitHub Actions workflow commands: an annotation per tenant that needs a look, and a notice.
+    Github,
 }
 
 /// Renders a plan.
@@ -60,6 +67,7 @@ pub fn render_plan(plan: &Plan, format: PlanFormat) -> String {
         PlanFormat::Table => Table.render(plan),
         PlanFormat::Markdown => Markdown.render(plan),
         PlanFormat::Json => Json.render(plan),
+        PlanFormat::Github => Github.render(plan),
     }
 }
 
@@ -70,6 +78,7 @@ pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
         VerifyFormat::Markdown => Markdown.render(report),
         VerifyFormat::Json => Json.render(report),
         VerifyFormat::Junit => Junit.render(report),
+        VerifyFormat::Github => Github.render(report),
     }
 }
 

@@ -58,7 +58,10 @@ impl Render<Plan> for Table {
         let notes: Vec<&PlannedTenant> = plan
             .tenants
             .iter()
-            .filter(|t| matches!(t.action, Action::Investigate | Action::Offboard))
+            .filter(|t| {
+                matches!(t.action, Action::Investigate | Action::Offboard)
+                    || t.withheld_roles.is_some()
+            })
             .collect();
         if !notes.is_empty() {
             out.push('\n');
@@ -89,19 +92,15 @@ fn roles_cell(tenant: &PlannedTenant) -> String {
         .required
         .iter()
         .map(|(api, roles)| {
-            let new: BTreeSet<&str> = tenant
-                .new_roles
-                .as_ref()
-                .and_then(|n| n.get(api))
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
+            let new = marked(tenant.new_roles.as_ref(), api);
+            let missing = marked(tenant.missing_roles.as_ref(), api);
             let roles: Vec<String> = roles
                 .iter()
                 .map(|r| {
                     if new.contains(r.as_str()) {
                         format!("{r} (new)")
+                    } else if missing.contains(r.as_str()) {
+                        format!("{r} (not granted)")
                     } else {
                         r.clone()
                     }
@@ -111,6 +110,16 @@ fn roles_cell(tenant: &PlannedTenant) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The roles of `api` in one of a planned tenant's role maps.
+fn marked<'t>(roles: Option<&'t crate::plan::Roles>, api: &str) -> BTreeSet<&'t str> {
+    roles
+        .and_then(|n| n.get(api))
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
 }
 
 /// Granted, as the matrix marks it.
