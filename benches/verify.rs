@@ -87,6 +87,7 @@ fn manifest(tenants: usize) -> Manifest {
             client_id: CLIENT.to_owned(),
             redirect_uri: "https://portal.azure.com".to_owned(),
             credential: Credential::default(),
+            home_tenant: None,
         },
         cloud: Cloud::Global,
         apis: vec![Api {

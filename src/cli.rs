@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+#[cfg(feature = "sandbox")]
 use secrecy::SecretString;
 
 use crate::cloud::Cloud;
@@ -15,7 +16,9 @@ use crate::exit::{EXIT_CODES_HELP, Exit};
 use crate::model::{Credential, FederatedSource, Manifest, SecretSource};
 use crate::report::{PlanFormat, VerifyFormat};
 use crate::verify::report::Report;
-use crate::{aadsts, catalog, credential, input, jwt, output, plan, report, validate, verify};
+use crate::{
+    aadsts, app, catalog, credential, graph, input, jwt, output, plan, report, validate, verify,
+};
 #[cfg(feature = "sandbox")]
 use crate::{demo, sandbox};
 
@@ -78,6 +81,95 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print consentry's man page (roff) to stdout, or write one page per command with --out.
     Man(ManArgs),
+    /// The partner's own app registration: check it against the manifest, show and apply the
+    /// difference.
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+/// `consentry app …`.
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Check the registration against the manifest: roles requested, audience, redirect URI,
+    /// credentials and their expiry.
+    Check(AppCheckArgs),
+    /// Print the requiredResourceAccess JSON the manifest implies (for the portal's manifest
+    /// editor or `az ad app update --required-resource-accesses`).
+    RequiredAccess(AppRequiredAccessArgs),
+    /// Make the registration's requiredResourceAccess match the manifest (adds only, unless
+    /// --prune); prints the difference first.
+    Apply(AppApplyArgs),
+}
+
+/// Where the registration is read from, shared by `app check` and `app apply`.
+#[derive(Debug, Args)]
+pub struct RegistrationSource {
+    /// Read the registration from this file instead of Graph: the application object as JSON, as
+    /// `az ad app show --id <client id>` or Graph returns it.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Where the Graph token for the home tenant comes from: `env` reads CONSENTRY_GRAPH_TOKEN,
+    /// `az` runs `az account get-access-token --resource-type ms-graph`.
+    #[arg(long, value_enum, default_value_t = GraphAuth::Env)]
+    pub graph_auth: GraphAuth,
+    /// Graph host to use instead of the cloud's (the sandbox). http:// only for loopback.
+    #[arg(long, env = "CONSENTRY_GRAPH_HOST", value_name = "URL")]
+    pub graph_host: Option<String>,
+}
+
+/// `--graph-auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphAuth {
+    /// The CONSENTRY_GRAPH_TOKEN environment variable.
+    Env,
+    /// The Azure CLI (after `az login`, or `azure/login` in GitHub Actions).
+    Az,
+}
+
+/// `consentry app check`.
+#[derive(Debug, Args)]
+pub struct AppCheckArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    #[command(flatten)]
+    pub source: RegistrationSource,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = report::AppFormat::Table)]
+    pub format: report::AppFormat,
+    /// Secrets and certificates ending within this window are warnings (e.g. 30d, 12h).
+    #[arg(long, default_value = "30d", value_parser = parse_window)]
+    pub expiry_warning: chrono::Duration,
+    /// Exit 1 on warnings too, not only on errors.
+    #[arg(long)]
+    pub fail_on_warning: bool,
+}
+
+/// `consentry app required-access`.
+#[derive(Debug, Args)]
+pub struct AppRequiredAccessArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+}
+
+/// `consentry app apply`.
+#[derive(Debug, Args)]
+pub struct AppApplyArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    #[command(flatten)]
+    pub source: RegistrationSource,
+    /// Only show the difference; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also remove what the manifest does not mention (other APIs, delegated scopes, extra roles).
+    #[arg(long)]
+    pub prune: bool,
+    /// Write without asking (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Output format of the difference.
+    #[arg(long, value_enum, default_value_t = report::AppFormat::Table)]
+    pub format: report::AppFormat,
 }
 
 /// `consentry init`.
@@ -422,6 +514,27 @@ fn parse_age(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses a credential-expiry window: `30d`, `12h`, or a bare number of days; at most a year.
+fn parse_window(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "d"),
+    };
+    let value: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a window (try 30d or 12h)"))?;
+    let hours = match unit {
+        "d" => value.saturating_mul(24),
+        "h" => value,
+        _ => return Err(format!("unknown unit `{unit}` in `{text}` (use d or h)")),
+    };
+    if !(0..=366 * 24).contains(&hours) {
+        return Err(format!("`{text}` must be between 0 and 366 days"));
+    }
+    Ok(chrono::Duration::hours(hours))
+}
+
 /// Sets up logging to stderr: warnings by default, more with -v, errors only with -q; `RUST_LOG`
 /// overrides. Logs never carry secrets: no module logs a request body or a token.
 pub fn init_logging(cli: &Cli) {
@@ -472,6 +585,9 @@ pub fn run(cli: Cli) -> Exit {
         Command::Sandbox(args) => run_sandbox(&args),
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => run_demo(&args),
+        Command::App(AppCommand::Check(args)) => run_app_check(&args, quiet),
+        Command::App(AppCommand::RequiredAccess(args)) => run_app_required_access(&args, quiet),
+        Command::App(AppCommand::Apply(args)) => run_app_apply(&args, quiet),
         Command::Init(args) => run_init(&args),
         Command::Completions(args) => run_completions(&args),
         Command::Man(args) => run_man(&args),
@@ -1218,6 +1334,142 @@ fn run_demo(args: &DemoArgs) -> Exit {
     }
 }
 
+/// Reads the registration for `app check` / `app apply`: from `--from`, or (not built yet) from
+/// Graph in the home tenant. Every failure here is a usage error: nothing was sent.
+fn read_registration(
+    source: &RegistrationSource,
+    manifest: &Manifest,
+    manifest_path: &Path,
+) -> Result<(app::Registration, String), Exit> {
+    if let Some(path) = &source.from {
+        return app::read_export(path)
+            .map(|r| (r, format!("file {}", path.display())))
+            .map_err(|e| fail(Exit::Usage, e));
+    }
+    let Some(home) = &manifest.app.home_tenant else {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "{} has no app.home_tenant: reading the registration from Microsoft Graph needs the tenant it is registered in (set app.home_tenant to its GUID or a verified domain), or pass --from FILE with the output of `az ad app show --id {}`",
+                manifest_path.display(),
+                manifest.app.client_id
+            ),
+        ));
+    };
+    // Everything that can be refused before a request is refused first, in the order a user
+    // fixes it: where to send, then what to send with.
+    if let Some(host) = &source.graph_host {
+        crate::cloud::authority_host(Some(host), manifest.cloud).map_err(
+            |crate::cloud::AuthorityError { input, reason }| {
+                fail(Exit::Usage, format!("--graph-host `{input}`: {reason}"))
+            },
+        )?;
+    }
+    let token = match source.graph_auth {
+        GraphAuth::Env => graph::token::from_env(|name| std::env::var(name).ok()),
+        GraphAuth::Az => graph::token::from_azure_cli(Path::new("az"), graph::token::AZ_TIMEOUT),
+    };
+    let _token = token.map_err(|e| fail(Exit::Usage, e))?;
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "this build cannot read the registration from Microsoft Graph (home tenant {home}) yet: nothing was sent; export it with `az ad app show --id {} > app.json` and pass --from app.json",
+            manifest.app.client_id
+        ),
+    ))
+}
+
+fn app_subject(manifest: &Manifest, source: String) -> app::Subject {
+    app::Subject {
+        name: manifest.app.name.clone(),
+        client_id: manifest.app.client_id.clone(),
+        source,
+    }
+}
+
+fn run_app_check(args: &AppCheckArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    let (registration, source) =
+        match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+            Ok(read) => read,
+            Err(exit) => return exit,
+        };
+    let expected = app::Expected::from_manifest(&manifest);
+    let ids = app::offline_ids(manifest.cloud, &expected, &registration);
+    let options = app::CheckOptions {
+        now: chrono::Utc::now(),
+        expiry_warning: args.expiry_warning,
+    };
+    let findings = app::check(&registration, &expected, &ids, &options);
+    let report = app::CheckReport::new(app_subject(&manifest, source), findings);
+    let written = emit(None, &report::render_app_check(&report, args.format));
+    report.exit(args.fail_on_warning).max(written)
+}
+
+fn run_app_required_access(args: &AppRequiredAccessArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    let expected = app::Expected::from_manifest(&manifest);
+    let ids = app::RoleIds::offline(manifest.cloud, expected.resource_app_ids());
+    match app::desired(&expected, &ids) {
+        Ok(list) => emit(
+            None,
+            &with_newline(serde_json::to_string_pretty(&list).unwrap_or_default()),
+        ),
+        Err(unresolved) => {
+            for problem in &unresolved {
+                say(&format!("error: {problem}"));
+            }
+            Exit::Usage
+        }
+    }
+}
+
+fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
+    let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
+        return Exit::Usage;
+    };
+    if args.source.from.is_some() && !args.dry_run {
+        return fail(
+            Exit::Usage,
+            "--from reads an export, which cannot be written back: add --dry-run to see the difference, or drop --from to apply it through Microsoft Graph",
+        );
+    }
+    let (registration, source) =
+        match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+            Ok(read) => read,
+            Err(exit) => return exit,
+        };
+    let expected = app::Expected::from_manifest(&manifest);
+    let ids = app::offline_ids(manifest.cloud, &expected, &registration);
+    let desired = match app::desired(&expected, &ids) {
+        Ok(desired) => desired,
+        Err(unresolved) => {
+            for problem in &unresolved {
+                say(&format!("error: {problem}"));
+            }
+            return Exit::Usage;
+        }
+    };
+    let diff = app::diff(
+        &registration.required_resource_access,
+        &desired,
+        &expected,
+        &ids,
+        args.prune,
+    );
+    let report = app::ApplyReport {
+        schema_version: app::SCHEMA_VERSION,
+        app: app_subject(&manifest, source),
+        dry_run: args.dry_run,
+        diff,
+    };
+    emit(None, &report::render_app_apply(&report, args.format))
+}
+
 fn run_init(args: &InitArgs) -> Exit {
     let sandbox = args.sandbox;
     write_files(&args.dir, &crate::init::starter(sandbox), |dir| {
@@ -1319,6 +1571,17 @@ fn man_page(command: &clap::Command, title: &str) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_windows_parse_in_days_and_hours() {
+        assert_eq!(parse_window("30d"), Ok(chrono::Duration::days(30)));
+        assert_eq!(parse_window("12"), Ok(chrono::Duration::days(12)));
+        assert_eq!(parse_window("36h"), Ok(chrono::Duration::hours(36)));
+        assert_eq!(parse_window("0d"), Ok(chrono::Duration::zero()));
+        assert!(parse_window("400d").is_err());
+        assert!(parse_window("3w").is_err());
+        assert!(parse_window("soon").is_err());
+    }
 
     #[test]
     fn durations_parse_with_and_without_units() {

@@ -145,6 +145,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sandbox")]
     fn the_starter_scenario_parses_and_plays_the_starter_tenants() {
         let scenario =
             crate::sandbox::Scenario::from_yaml("consentry.sandbox.yaml", STARTER_SCENARIO);

@@ -7,6 +7,7 @@
 //! The sandbox is the loopback stand-in for Entra ID that tests and the demo run against (cargo
 //! feature `sandbox`, on by default; `--no-default-features` builds the library without a server).
 
+pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod cloud;
@@ -16,6 +17,7 @@ pub mod credential;
 pub mod demo;
 pub mod entra;
 pub mod exit;
+pub mod graph;
 pub mod http;
 pub mod init;
 pub mod input;

@@ -40,6 +40,9 @@ pub struct App {
     pub redirect_uri: String,
     /// Where the app's credential comes from.
     pub credential: Credential,
+    /// The partner's home tenant, where the registration lives (read through Graph by
+    /// `consentry app`); `None` when the manifest does not say.
+    pub home_tenant: Option<TenantId>,
 }
 
 /// How the app proves who it is. `crate::credential` documents what each kind sends.

@@ -743,3 +743,39 @@ fn each_credential_mistake_gets_its_code_and_never_its_value() {
         }
     }
 }
+
+#[test]
+fn home_tenant_is_optional_and_checked_like_a_tenant_id() {
+    let manifest = |home: &str| {
+        format!(
+            "version: 1\napp:\n  name: A\n  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n  redirect_uri: https://portal.azure.com\n{home}apis:\n  microsoft-365-defender:\n    roles: [Incident.Read.All]\ntenants:\n  - name: T\n    id: fabrikam.onmicrosoft.com\n"
+        )
+    };
+    let absent = validate::check_str("m.yaml", &manifest(""));
+    assert_eq!(absent.manifest.unwrap().app.home_tenant, None);
+    let domain = validate::check_str(
+        "m.yaml",
+        &manifest("  home_tenant: Bluefin.onmicrosoft.com\n"),
+    );
+    assert_eq!(
+        domain.manifest.unwrap().app.home_tenant,
+        Some(consentry::model::TenantId::Domain(
+            "bluefin.onmicrosoft.com".into()
+        ))
+    );
+    let guid = validate::check_str(
+        "m.yaml",
+        &manifest("  home_tenant: 2D4A7B1C-6F0E-4B8A-9C3D-1E5F7A9B0C2D\n"),
+    );
+    assert_eq!(
+        guid.manifest.unwrap().app.home_tenant,
+        Some(consentry::model::TenantId::Guid(
+            "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".into()
+        ))
+    );
+    let common = validate::check_str("m.yaml", &manifest("  home_tenant: common\n"));
+    assert_eq!(codes(&common), vec!["invalid-tenant-id"]);
+    let d = &common.diagnostics[0];
+    assert!(d.message.contains("`app.home_tenant`"), "{}", d.message);
+    assert_eq!(d.line, Some(6));
+}

@@ -98,6 +98,7 @@ fn manifest(tenants: Vec<Tenant>) -> Manifest {
             client_id: CLIENT.to_owned(),
             redirect_uri: "https://portal.azure.com".to_owned(),
             credential: Credential::default(),
+            home_tenant: None,
         },
         cloud: Cloud::Global,
         apis: vec![

@@ -117,6 +117,10 @@ pub struct App {
     /// How the app proves who it is. The secret itself never goes in the manifest. Default: a
     /// client secret from the environment variable `CONSENTRY_CLIENT_SECRET`.
     pub credential: Option<Located<Credential>>,
+    /// The partner's home tenant, where the app is registered: its tenant ID (a GUID) or a
+    /// verified domain. Needed only by `consentry app` and `verify --app`, which read the
+    /// registration there through Microsoft Graph.
+    pub home_tenant: Option<Located<String>>,
 }
 
 /// The app's credential: exactly one kind. The secret, key or token itself never goes here.

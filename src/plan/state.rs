@@ -104,6 +104,7 @@ mod tests {
                 client_id: CLIENT.to_owned(),
                 redirect_uri: "https://portal.azure.com".to_owned(),
                 credential: Credential::default(),
+                home_tenant: None,
             },
             cloud: crate::cloud::Cloud::Global,
             apis: Vec::new(),

@@ -23,7 +23,7 @@ impl Render<Report> for Json {
     }
 }
 
-fn pretty<T: Serialize>(value: &T) -> String {
+pub(super) fn pretty<T: Serialize>(value: &T) -> String {
     // These types have string keys and no fallible Serialize impls, so serde_json cannot fail on
     // them; should that ever change, the output still says what went wrong instead of panicking.
     match crate::sanitize::to_json_pretty(value) {

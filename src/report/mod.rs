@@ -2,6 +2,7 @@
 //! text a human or a machine reads. One module per format; each format is a [`Render`]
 //! implementation chosen by a `clap::ValueEnum`. Nothing here prints: the CLI writes the string.
 
+mod app;
 mod github;
 mod json;
 mod junit;
@@ -16,6 +17,7 @@ use crate::cloud::Cloud;
 use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
+pub use app::{AppFormat, render_app_apply, render_app_check, terminal_safe};
 pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::Junit;

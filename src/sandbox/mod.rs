@@ -9,6 +9,7 @@
 
 mod aadsts;
 mod assertion;
+mod graph;
 mod keys;
 mod oidc;
 mod scenario;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use graph::{GraphThrottle, ScenarioGraph};
 pub use scenario::{
     AudForm, Failure, FederatedCredential, GithubActions, Lie, RegisteredCertificate,
     SANDBOX_ISSUER, Scenario, ScenarioApp, ScenarioTenant, Signature, TOKEN_EXCHANGE_AUDIENCE,

@@ -68,6 +68,9 @@ pub struct Scenario {
     /// The GitHub Actions OIDC issuer the sandbox plays under `{base}/_github` (absent: not served).
     #[serde(default)]
     pub github_actions: Option<GithubActions>,
+    /// The partner's home tenant in Microsoft Graph: its app registration (`consentry app`).
+    #[serde(default)]
+    pub graph: Option<super::graph::ScenarioGraph>,
 }
 
 /// The app registration, as the sandbox knows it.
@@ -535,6 +538,9 @@ impl Scenario {
         }
         if self.token_lifetime == Some(0) {
             problems.push("token_lifetime must be at least 1 second".to_owned());
+        }
+        if let Some(graph) = &self.graph {
+            problems.extend(graph.problems());
         }
         let mut names = BTreeSet::new();
         for (i, t) in self.tenants.iter().enumerate() {

@@ -39,7 +39,7 @@ use axum::extract::{Path, Query, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
@@ -118,6 +118,8 @@ pub(crate) struct State {
     /// The most recent [`LOG_CAPACITY`] requests, oldest first.
     log: Mutex<VecDeque<LoggedRequest>>,
     stopped: watch::Receiver<bool>,
+    /// The home tenant's Graph, when the scenario has a `graph:` section.
+    graph: Option<super::graph::Graph>,
 }
 
 // The secret and the private key stay out of Debug (SecretString and SigningKey redact too).
@@ -157,7 +159,9 @@ impl State {
                 tenant_index.entry(name.to_ascii_lowercase()).or_insert(i);
             }
         }
+        let graph = scenario.graph.clone().map(super::graph::Graph::new);
         State {
+            graph,
             tenant_index,
             scenario,
             secret,
@@ -257,6 +261,7 @@ pub(crate) fn router(state: Shared) -> Router {
             get(openid_v2),
         )
         .route("/_sandbox/requests", get(requests))
+        .route("/v1.0/{*rest}", any(graph))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
@@ -363,6 +368,24 @@ async fn observe(AxumState(state): AxumState<Shared>, request: Request, next: Ne
     let response = next.run(request).await;
     guard.finish(response.status().as_u16());
     response
+}
+
+/// Microsoft Graph for the home tenant (see `graph.rs`); 404 when the scenario has none.
+async fn graph(
+    AxumState(state): AxumState<Shared>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match &state.graph {
+        Some(graph) => graph.handle(&method, &uri, &headers, &body),
+        None => (
+            StatusCode::NOT_FOUND,
+            "this sandbox scenario has no graph section",
+        )
+            .into_response(),
+    }
 }
 
 /// Which token endpoint was called.
@@ -840,7 +863,7 @@ impl Issued {
 }
 
 /// A stable GUID from `parts`: the service principal's object id is the same on every request.
-fn stable_guid(parts: &[&str]) -> String {
+pub(super) fn stable_guid(parts: &[&str]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, parts.join("|").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest.as_ref()[..16]);
@@ -943,6 +966,10 @@ fn claims(
     let issuer = format!("https://sts.windows.net/{tid}/");
     let oid = stable_guid(&[&tenant.id, &app.client_id]);
     let mut roles: Vec<String> = tenant.granted(resource).unwrap_or_default().to_vec();
+    // Consent grants only what the registration requests (with a Graph section to say what that is).
+    if let Some(graph) = &state.graph {
+        roles.retain(|role| graph.requests(resource, role));
+    }
     roles.sort_unstable();
     roles.dedup();
     let claims = Claims {

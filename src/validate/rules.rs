@@ -202,6 +202,11 @@ impl<'a> Rules<'a> {
                         None
                     }
                 });
+        // Checked like a customer tenant id: the Graph calls put it in the same URL position.
+        let home_tenant = match &app.home_tenant {
+            None => Some(None),
+            Some(id) => self.tenant_id(id, "app.home_tenant").map(Some),
+        };
         let credential = match &app.credential {
             None => Some(model::Credential::default()),
             Some(c) => self.credential(&c.value),
@@ -211,6 +216,7 @@ impl<'a> Rules<'a> {
             client_id: client_id?,
             redirect_uri: redirect_uri?,
             credential: credential?,
+            home_tenant: home_tenant?,
         })
     }
 
@@ -693,7 +699,9 @@ impl<'a> Rules<'a> {
                     names.insert(folded, (name.span, index));
                 }
             }
-            let id = t.id.as_ref().and_then(|id| self.tenant_id(id, &path));
+            let id =
+                t.id.as_ref()
+                    .and_then(|id| self.tenant_id(id, &format!("{path}.id")));
             if let (Some(id), Some(written)) = (&id, &t.id) {
                 if let Some((first, first_index)) = ids.get(id.as_str()) {
                     let (first, first_index) = (*first, *first_index);
@@ -786,25 +794,25 @@ impl<'a> Rules<'a> {
         out
     }
 
-    fn tenant_id(&mut self, id: &Located<String>, path: &str) -> Option<model::TenantId> {
+    fn tenant_id(&mut self, id: &Located<String>, field: &str) -> Option<model::TenantId> {
         match ids::tenant_id(&id.value) {
             Ok(parsed) => Some(parsed),
             Err(problem) => {
                 let (message, help) = match problem {
                     TenantIdError::Reserved(reserved) => (
-                        format!("`{path}.id` is `{reserved}`, which is not a tenant"),
+                        format!("`{field}` is `{reserved}`, which is not a tenant"),
                         "client credentials need one real tenant (AADSTS9001023 for `common`): use the customer's tenant ID (GUID) or a verified domain".to_owned(),
                     ),
                     TenantIdError::MalformedGuid => (
-                        format!("`{path}.id` `{}` is not a valid GUID", id.value),
+                        format!("`{field}` `{}` is not a valid GUID", id.value),
                         "a tenant ID has the form 8-4-4-4-12 hex digits, like 2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".to_owned(),
                     ),
                     TenantIdError::BadDomain(why) => (
-                        format!("`{path}.id` `{}` is not a valid domain: {why}", id.value),
+                        format!("`{field}` `{}` is not a valid domain: {why}", id.value),
                         "use the tenant ID (GUID) or a verified domain like fabrikam.onmicrosoft.com".to_owned(),
                     ),
                     TenantIdError::Neither => (
-                        format!("`{path}.id` `{}` is neither a tenant ID (GUID) nor a domain", id.value),
+                        format!("`{field}` `{}` is neither a tenant ID (GUID) nor a domain", id.value),
                         "use the tenant ID (GUID) or a verified domain like fabrikam.onmicrosoft.com".to_owned(),
                     ),
                 };

@@ -17,7 +17,13 @@ use super::suggest;
 /// Fields of the top level, in the order the format documents them.
 pub(crate) const MANIFEST_FIELDS: &[&str] = &["version", "app", "cloud", "apis", "tenants"];
 /// Fields of `app`.
-pub(crate) const APP_FIELDS: &[&str] = &["name", "client_id", "redirect_uri", "credential"];
+pub(crate) const APP_FIELDS: &[&str] = &[
+    "name",
+    "client_id",
+    "redirect_uri",
+    "credential",
+    "home_tenant",
+];
 /// Credential kinds (keys of `app.credential`).
 pub(crate) const CREDENTIAL_KINDS: &[&str] = &["client_secret", "certificate", "federated"];
 /// Secret sources (keys of `client_secret` and of a certificate's `password`).
@@ -395,6 +401,8 @@ impl<'a> Shaper<'a> {
                     .and_then(|n| self.string(n, "app.redirect_uri")),
                 credential: field(&fields, "credential")
                     .and_then(|n| self.credential(n, key_span(&fields, "credential"))),
+                home_tenant: field(&fields, "home_tenant")
+                    .and_then(|n| self.string(n, "app.home_tenant")),
             },
             node.span,
         ))

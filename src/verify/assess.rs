@@ -498,6 +498,7 @@ mod tests {
                 client_id: CLIENT.into(),
                 redirect_uri: "https://portal.azure.com".into(),
                 credential: Credential::default(),
+                home_tenant: None,
             },
             cloud: crate::cloud::Cloud::Global,
             apis: vec![
