@@ -2,7 +2,7 @@
 //! listing, Markdown (pull requests, `$GITHUB_STEP_SUMMARY`) or JSON (`schema_version` 1).
 //!
 //! Everything shown comes from a registration export or Graph, which anyone able to edit the app
-//! controls: display names, hints and URIs pass through [`terminal_safe`] (terminal) or
+//! controls: display names, hints and URIs pass through [`crate::sanitize::one_line`] (terminal) or
 //! [`markdown_escape`] (Markdown) so an escape sequence or a table pipe cannot rewrite the output.
 
 use std::fmt::Write as _;
@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use super::{Json, Markdown, Render, Table, markdown_escape};
 use crate::app::registration::AccessKind;
 use crate::app::{ApplyReport, Change, CheckReport, Severity};
+use crate::sanitize::one_line;
 
 /// How `app check` and `app apply` write their result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -41,22 +42,6 @@ pub fn render_app_apply(report: &ApplyReport, format: AppFormat) -> String {
     }
 }
 
-/// Text safe to print on a terminal: control characters (escape sequences, carriage returns,
-/// newlines) and the bidirectional overrides that reorder what is shown become visible `\u{…}`
-/// escapes.
-pub fn terminal_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn summary(report: &CheckReport) -> String {
     let (errors, warnings, infos) = (
         report.count(Severity::Error),
@@ -77,22 +62,18 @@ fn heading(app: &crate::app::Subject) -> String {
 impl Render<CheckReport> for Table {
     fn render(&self, report: &CheckReport) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "App registration {}",
-            terminal_safe(&heading(&report.app))
-        );
+        let _ = writeln!(out, "App registration {}", one_line(&heading(&report.app)));
         for f in &report.findings {
             let _ = writeln!(
                 out,
                 "\n{}[{}] {}: {}",
                 f.severity.as_str(),
                 f.code.as_str(),
-                terminal_safe(&f.subject),
-                terminal_safe(&f.message)
+                one_line(&f.subject),
+                one_line(&f.message)
             );
-            let _ = writeln!(out, "  breaks: {}", terminal_safe(&f.breaks));
-            let _ = writeln!(out, "  fix:    {}", terminal_safe(&f.fix));
+            let _ = writeln!(out, "  breaks: {}", one_line(&f.breaks));
+            let _ = writeln!(out, "  fix:    {}", one_line(&f.fix));
         }
         let _ = writeln!(out, "\n{}", summary(report));
         out
@@ -120,10 +101,10 @@ impl Render<CheckReport> for Markdown {
                     "| {} | `{}` | {} | {} | {} | {} |",
                     icon(f.severity),
                     f.code.as_str(),
-                    markdown_escape(&terminal_safe(&f.subject)),
-                    markdown_escape(&terminal_safe(&f.message)),
-                    markdown_escape(&terminal_safe(&f.breaks)),
-                    markdown_escape(&terminal_safe(&f.fix)),
+                    markdown_escape(&one_line(&f.subject)),
+                    markdown_escape(&one_line(&f.message)),
+                    markdown_escape(&one_line(&f.breaks)),
+                    markdown_escape(&one_line(&f.fix)),
                 );
             }
         }
@@ -161,19 +142,19 @@ impl Render<ApplyReport> for Table {
         let _ = writeln!(
             out,
             "requiredResourceAccess of {}",
-            terminal_safe(&heading(&report.app))
+            one_line(&heading(&report.app))
         );
         for c in &diff.add {
-            let _ = writeln!(out, "  + {}", terminal_safe(&change_line(c)));
+            let _ = writeln!(out, "  + {}", one_line(&change_line(c)));
         }
         for c in &diff.remove {
-            let _ = writeln!(out, "  - {}", terminal_safe(&change_line(c)));
+            let _ = writeln!(out, "  - {}", one_line(&change_line(c)));
         }
         for c in &diff.kept {
             let _ = writeln!(
                 out,
                 "    {} (kept: not in the manifest)",
-                terminal_safe(&change_line(c))
+                one_line(&change_line(c))
             );
         }
         let _ = writeln!(out, "\n{}", apply_summary(report));
@@ -214,7 +195,7 @@ impl Render<ApplyReport> for Markdown {
                 let _ = writeln!(
                     out,
                     "- {sign}: {}",
-                    markdown_escape(&terminal_safe(&change_line(c)))
+                    markdown_escape(&one_line(&change_line(c)))
                 );
             }
         }
@@ -235,9 +216,9 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_bidi_overrides_become_visible() {
-        assert_eq!(terminal_safe("old \u{1b}[31mred"), "old \\u{1b}[31mred");
-        assert_eq!(terminal_safe("a\r\nb"), "a\\u{d}\\u{a}b");
-        assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
-        assert_eq!(terminal_safe("Incident.Read.All …"), "Incident.Read.All …");
+        assert_eq!(one_line("old \u{1b}[31mred"), "old \\u{1b}[31mred");
+        assert_eq!(one_line("a\r\nb"), "a\\u{d}\\u{a}b");
+        assert_eq!(one_line("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(one_line("Incident.Read.All …"), "Incident.Read.All …");
     }
 }

@@ -17,7 +17,7 @@ use crate::cloud::Cloud;
 use crate::plan::Plan;
 use crate::verify::report::{ApiReport, Report, Status, TenantReport};
 
-pub use app::{AppFormat, render_app_apply, render_app_check, terminal_safe};
+pub use app::{AppFormat, render_app_apply, render_app_check};
 pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::Junit;
