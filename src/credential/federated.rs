@@ -189,13 +189,7 @@ fn github_url(text: &str) -> Result<Url, CredentialError> {
     let mut url = Url::parse(text).map_err(|e| CredentialError::GithubUrl {
         reason: e.to_string(),
     })?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+    if !(url.scheme() == "https" || (url.scheme() == "http" && crate::cloud::is_loopback(&url))) {
         return Err(CredentialError::GithubUrl {
             reason: format!("scheme {}", url.scheme()),
         });
