@@ -84,7 +84,7 @@ fn manifest(tenants: usize) -> Manifest {
     Manifest {
         app: App {
             name: "Bench".to_owned(),
-            client_id: CLIENT.to_owned(),
+            client_id: CLIENT.parse().expect("a GUID"),
             redirect_uri: "https://portal.azure.com".to_owned(),
             credential: Credential::default(),
             home_tenant: None,
@@ -101,7 +101,7 @@ fn manifest(tenants: usize) -> Manifest {
         tenants: (1..=tenants)
             .map(|n| Tenant {
                 name: format!("Tenant {n}"),
-                id: TenantId::Guid(guid(n)),
+                id: TenantId::Guid(guid(n).parse().expect("a GUID")),
                 labels: Vec::new(),
                 required: [("defender-for-endpoint".to_owned(), roles.clone())].into(),
             })

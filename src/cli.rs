@@ -956,7 +956,7 @@ fn load_credential(
     let env = |name: &str| std::env::var(name).ok();
     let loaded = credential::AppCredential::load(
         &manifest.app.credential,
-        &manifest.app.client_id,
+        &manifest.app.client_id.to_string(),
         dir,
         &env,
     )
@@ -1136,11 +1136,12 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
         retries: args.authority.retries,
         ..Default::default()
     };
+    let (tenant_id, client_id) = (tenant.id.to_string(), manifest.app.client_id.to_string());
     let request = crate::entra::fetch_token(
         &authority,
-        tenant.id.as_str(),
+        &tenant_id,
         &api.resource,
-        &manifest.app.client_id,
+        &client_id,
         &credential,
         policy,
     );
@@ -1382,7 +1383,7 @@ fn read_registration(
 fn app_subject(manifest: &Manifest, source: String) -> app::Subject {
     app::Subject {
         name: manifest.app.name.clone(),
-        client_id: manifest.app.client_id.clone(),
+        client_id: manifest.app.client_id.to_string(),
         source,
     }
 }

@@ -151,7 +151,7 @@ mod tests {
             crate::sandbox::Scenario::from_yaml("consentry.sandbox.yaml", STARTER_SCENARIO);
         assert!(scenario.is_ok(), "{:?}", scenario.err());
         let checked = crate::validate::check_str("consentry.yaml", STARTER_MANIFEST);
-        let manifest = checked.manifest.as_ref().map(|m| m.app.client_id.clone());
-        assert!(STARTER_SCENARIO.contains(&manifest.unwrap_or_default()));
+        let manifest = checked.manifest.as_ref().map(|m| m.app.client_id);
+        assert!(STARTER_SCENARIO.contains(&manifest.map(|id| id.to_string()).unwrap_or_default()));
     }
 }

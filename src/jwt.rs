@@ -196,13 +196,13 @@ impl Decoded {
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     /// The tenant GUID, when the manifest gave one (for a domain, any `tid` is recorded instead).
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<uuid::Uuid>,
     /// The resource URI requested.
     pub resource: &'a str,
     /// The resource's app id, which v1 tokens may carry as `aud` instead.
     pub resource_app_id: Option<&'a str>,
     /// The app's client id.
-    pub client_id: &'a str,
+    pub client_id: uuid::Uuid,
 }
 
 /// One claim that disagrees with what was asked for.
@@ -225,6 +225,11 @@ fn mismatch(claim: &'static str, expected: impl Into<String>, got: Option<&str>)
     }
 }
 
+/// Whether a claim names the GUID `want` (any letter case; anything that is not a GUID does not).
+fn same_guid(want: uuid::Uuid, claim: &str) -> bool {
+    uuid::Uuid::parse_str(claim).is_ok_and(|got| got == want)
+}
+
 fn same_audience(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
@@ -235,8 +240,8 @@ fn same_audience(a: &str, b: &str) -> bool {
 pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Vec<ClaimMismatch> {
     let mut problems = Vec::new();
     match (expected.tenant_id, token.tid()) {
-        (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => {}
-        (Some(want), got) => problems.push(mismatch("tid", want, got)),
+        (Some(want), Some(got)) if same_guid(want, got) => {}
+        (Some(want), got) => problems.push(mismatch("tid", want.to_string(), got)),
         (None, Some(_)) => {}
         (None, None) => problems.push(mismatch("tid", "a tenant id", None)),
     }
@@ -255,14 +260,18 @@ pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Ve
     }
     let client_ok = token
         .client_id()
-        .is_some_and(|id| id.eq_ignore_ascii_case(expected.client_id));
+        .is_some_and(|id| same_guid(expected.client_id, id));
     if !client_ok {
         let claim = if token.str_claim("appid").is_none() && token.str_claim("azp").is_some() {
             "azp"
         } else {
             "appid"
         };
-        problems.push(mismatch(claim, expected.client_id, token.client_id()));
+        problems.push(mismatch(
+            claim,
+            expected.client_id.to_string(),
+            token.client_id(),
+        ));
     }
     if let Some(shape) = roles_shape_problem(token) {
         problems.push(ClaimMismatch {
@@ -499,10 +508,10 @@ pub(crate) mod tests {
 
     fn expected() -> Expected<'static> {
         Expected {
-            tenant_id: Some(TID),
+            tenant_id: uuid::Uuid::parse_str(TID).ok(),
             resource: RESOURCE,
             resource_app_id: Some(RESOURCE_APP),
-            client_id: CLIENT,
+            client_id: uuid::Uuid::parse_str(CLIENT).unwrap(),
         }
     }
 

@@ -34,8 +34,8 @@ impl Manifest {
 pub struct App {
     /// Display name, for reports.
     pub name: String,
-    /// Application (client) id, a lowercase GUID.
-    pub client_id: String,
+    /// Application (client) id. Displayed (and sent) lowercase, hyphenated.
+    pub client_id: uuid::Uuid,
     /// The redirect URI exactly as written (it must match the registration byte for byte).
     pub redirect_uri: String,
     /// Where the app's credential comes from.
@@ -141,24 +141,25 @@ pub struct Api {
 /// How a tenant is named in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TenantId {
-    /// A tenant GUID, lowercase.
-    Guid(String),
+    /// A tenant GUID.
+    Guid(uuid::Uuid),
     /// A verified domain (`fabrikam.onmicrosoft.com`), lowercase.
     Domain(String),
 }
 
 impl TenantId {
-    /// The id as it goes into URLs.
-    pub fn as_str(&self) -> &str {
+    /// The id as it goes into URLs: the GUID lowercase and hyphenated, or the domain.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            TenantId::Guid(s) | TenantId::Domain(s) => s,
+            TenantId::Guid(g) => std::borrow::Cow::Owned(g.to_string()),
+            TenantId::Domain(s) => std::borrow::Cow::Borrowed(s),
         }
     }
 
     /// The GUID, when the manifest gave one.
-    pub fn guid(&self) -> Option<&str> {
+    pub fn guid(&self) -> Option<uuid::Uuid> {
         match self {
-            TenantId::Guid(s) => Some(s),
+            TenantId::Guid(g) => Some(*g),
             TenantId::Domain(_) => None,
         }
     }
@@ -166,7 +167,10 @@ impl TenantId {
 
 impl std::fmt::Display for TenantId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            TenantId::Guid(g) => write!(f, "{g}"),
+            TenantId::Domain(s) => f.write_str(s),
+        }
     }
 }
 

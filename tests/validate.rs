@@ -311,7 +311,10 @@ fn the_model_applies_per_tenant_overrides() {
     assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
     let m = checked.manifest.unwrap();
     assert_eq!(m.cloud, Cloud::GccHigh);
-    assert_eq!(m.app.client_id, "6731de76-14a6-49ae-97bc-6eba6914391e");
+    assert_eq!(
+        m.app.client_id.to_string(),
+        "6731de76-14a6-49ae-97bc-6eba6914391e"
+    );
     assert_eq!(m.app.redirect_uri, "http://localhost:8400/callback");
     assert_eq!(
         m.app.credential,
@@ -386,7 +389,7 @@ fn the_model_applies_per_tenant_overrides() {
     let fabrikam = &m.tenants[0];
     assert_eq!(
         fabrikam.id,
-        TenantId::Guid("2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".into())
+        TenantId::Guid("2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".parse().unwrap())
     );
     assert_eq!(fabrikam.labels, ["us", "tier-1"]);
     assert_eq!(
@@ -770,7 +773,7 @@ fn home_tenant_is_optional_and_checked_like_a_tenant_id() {
     assert_eq!(
         guid.manifest.unwrap().app.home_tenant,
         Some(consentry::model::TenantId::Guid(
-            "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".into()
+            "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".parse().unwrap()
         ))
     );
     let common = validate::check_str("m.yaml", &manifest("  home_tenant: common\n"));

@@ -55,7 +55,7 @@ fn guid(n: u32) -> String {
 
 fn tenant(name: &str, id: &str, required: &[(&str, &[&str])]) -> Tenant {
     let id = if uuid::Uuid::parse_str(id).is_ok() {
-        TenantId::Guid(id.to_owned())
+        TenantId::Guid(id.parse().unwrap())
     } else {
         TenantId::Domain(id.to_owned())
     };
@@ -95,7 +95,7 @@ fn manifest(tenants: Vec<Tenant>) -> Manifest {
     Manifest {
         app: App {
             name: "Contoso SOC Connector".to_owned(),
-            client_id: CLIENT.to_owned(),
+            client_id: CLIENT.parse().unwrap(),
             redirect_uri: "https://portal.azure.com".to_owned(),
             credential: Credential::default(),
             home_tenant: None,

@@ -182,7 +182,7 @@ impl Expected {
                 let resource_app_id = api
                     .resource_app_id
                     .clone()
-                    .or_else(|| crate::validate::ids::guid(&api.resource));
+                    .or_else(|| crate::validate::ids::guid(&api.resource).map(|g| g.to_string()));
                 WantedApi {
                     key: api.key.clone(),
                     resource_app_id,
@@ -191,7 +191,7 @@ impl Expected {
             })
             .collect();
         Expected {
-            client_id: manifest.app.client_id.clone(),
+            client_id: manifest.app.client_id.to_string(),
             redirect_uri: manifest.app.redirect_uri.clone(),
             apis,
             credential: configured(&manifest.app.credential),

@@ -22,16 +22,17 @@ pub(crate) struct Index {
 
 impl Index {
     /// Indexes entries given as (ids, name). The first entry wins on a duplicate key.
-    pub(crate) fn new<'a, I>(entries: I) -> Self
+    pub(crate) fn new<'a, I, S>(entries: I) -> Self
     where
-        I: IntoIterator<Item = (Vec<&'a str>, &'a str)>,
+        I: IntoIterator<Item = (Vec<S>, &'a str)>,
+        S: AsRef<str>,
     {
         let mut by_id = HashMap::new();
         let mut by_name = HashMap::new();
         let mut count = 0;
         for (i, (ids, name)) in entries.into_iter().enumerate() {
             for id in ids {
-                by_id.entry(id.to_ascii_lowercase()).or_insert(i);
+                by_id.entry(id.as_ref().to_ascii_lowercase()).or_insert(i);
             }
             by_name.entry(name.to_lowercase()).or_insert(i);
             count = i + 1;

@@ -194,19 +194,20 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
     let client_id = &manifest.app.client_id;
     let base_app_changed = options
         .base
-        .filter(|b| !b.app.client_id.eq_ignore_ascii_case(client_id))
-        .map(|b| b.app.client_id.as_str());
+        .filter(|b| b.app.client_id != *client_id)
+        .map(|b| b.app.client_id.to_string());
+    // A report names its app as text; one that is not this GUID is another app.
     let state_app_changed = options
         .state
-        .filter(|s| !s.app.client_id.eq_ignore_ascii_case(client_id))
-        .map(|s| s.app.client_id.as_str());
+        .filter(|s| uuid::Uuid::parse_str(&s.app.client_id).ok() != Some(*client_id))
+        .map(|s| s.app.client_id.clone());
     let app_changed = state_app_changed.or(base_app_changed);
 
     let mut base_index = options.base.map(|b| {
         Index::new(
             b.tenants
                 .iter()
-                .map(|t| (vec![t.id.as_str()], t.name.as_str())),
+                .map(|t| (vec![t.id.as_str().into_owned()], t.name.as_str())),
         )
     });
     let mut state_index = options.state.map(|s| {
@@ -225,7 +226,7 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
     let mut tenants = Vec::with_capacity(manifest.tenants.len());
     for (i, tenant) in manifest.tenants.iter().enumerate() {
         let required = roles_of(&tenant.required);
-        let decision = if let Some(old) = app_changed {
+        let decision = if let Some(old) = &app_changed {
             Decision::plain(
                 Action::Consent,
                 format!(
@@ -263,13 +264,13 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
         };
         tenants.push(PlannedTenant {
             name: tenant.name.clone(),
-            id: tenant.id.as_str().to_owned(),
+            id: tenant.id.to_string(),
             labels: tenant.labels.clone(),
             action: decision.action,
             consent_url: Some(admin_consent_url(
                 manifest.cloud,
-                tenant.id.as_str(),
-                client_id,
+                &tenant.id.as_str(),
+                &client_id.to_string(),
                 &manifest.app.redirect_uri,
                 options.link_style,
             )),
@@ -289,7 +290,7 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
             offboarded.insert(gone.id.as_str().to_ascii_lowercase());
             tenants.push(offboard(
                 &gone.name,
-                gone.id.as_str(),
+                &gone.id.as_str(),
                 gone.labels.clone(),
                 app_name,
                 "previous manifest",
@@ -319,7 +320,7 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
         schema_version: SCHEMA_VERSION,
         app: AppInfo {
             name: manifest.app.name.clone(),
-            client_id: client_id.clone(),
+            client_id: client_id.to_string(),
         },
         cloud: manifest.cloud,
         summary,
@@ -332,7 +333,7 @@ fn match_all(index: &mut Index, manifest: &Manifest) -> Vec<Option<Match>> {
     let mut matches: Vec<Option<Match>> = manifest
         .tenants
         .iter()
-        .map(|t| index.take_by_id(t.id.as_str()))
+        .map(|t| index.take_by_id(&t.id.as_str()))
         .collect();
     for (slot, tenant) in matches.iter_mut().zip(&manifest.tenants) {
         if slot.is_none() {

@@ -74,14 +74,11 @@ pub fn check_state(
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<Option<Stale>, StateError> {
-    if !report
-        .app
-        .client_id
-        .eq_ignore_ascii_case(&manifest.app.client_id)
-    {
+    // A report names its app as text; one that is not this GUID is another app's.
+    if uuid::Uuid::parse_str(&report.app.client_id).ok() != Some(manifest.app.client_id) {
         return Err(StateError::OtherApp {
             report: report.app.client_id.clone(),
-            manifest: manifest.app.client_id.clone(),
+            manifest: manifest.app.client_id.to_string(),
         });
     }
     let age = (now - report.generated_at).to_std().unwrap_or_default();
@@ -101,7 +98,7 @@ mod tests {
         Manifest {
             app: App {
                 name: "App".to_owned(),
-                client_id: CLIENT.to_owned(),
+                client_id: CLIENT.parse().unwrap(),
                 redirect_uri: "https://portal.azure.com".to_owned(),
                 credential: Credential::default(),
                 home_tenant: None,

@@ -8,16 +8,22 @@ use crate::model::TenantId;
 const RESERVED_TENANTS: [&str; 3] = ["common", "organizations", "consumers"];
 
 /// The lowercase form of an 8-4-4-4-12 hex GUID, or `None`.
-pub fn guid(text: &str) -> Option<String> {
+pub fn guid(text: &str) -> Option<uuid::Uuid> {
     let bytes = text.as_bytes();
     if bytes.len() != 36 {
         return None;
     }
+    // Only the 8-4-4-4-12 form Entra shows: uuid also reads braces, URNs and bare hex, which a
+    // manifest should not (the help says "remove the braces").
     let ok = bytes.iter().enumerate().all(|(i, b)| match i {
         8 | 13 | 18 | 23 => *b == b'-',
         _ => b.is_ascii_hexdigit(),
     });
-    ok.then(|| text.to_ascii_lowercase())
+    if ok {
+        uuid::Uuid::parse_str(text).ok()
+    } else {
+        None
+    }
 }
 
 /// Whether `text` looks like an attempt at a GUID (hex digits and dashes only), so a malformed
@@ -163,8 +169,8 @@ mod tests {
     #[test]
     fn guids_are_strict_and_lowercased() {
         assert_eq!(
-            guid("6731DE76-14a6-49ae-97bc-6eba6914391e").as_deref(),
-            Some("6731de76-14a6-49ae-97bc-6eba6914391e")
+            guid("6731DE76-14a6-49ae-97bc-6eba6914391e").map(|g| g.to_string()),
+            Some("6731de76-14a6-49ae-97bc-6eba6914391e".to_owned())
         );
         assert_eq!(guid("6731de7614a649ae97bc6eba6914391e"), None);
         assert_eq!(guid("{6731de76-14a6-49ae-97bc-6eba6914391e}"), None);
@@ -178,7 +184,7 @@ mod tests {
         assert_eq!(
             tenant_id("2D4A7B1C-6f0e-4b8a-9c3d-1e5f7a9b0c2d"),
             Ok(TenantId::Guid(
-                "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".into()
+                "2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d".parse().unwrap()
             ))
         );
         assert_eq!(

@@ -669,7 +669,7 @@ impl<'a> Rules<'a> {
         clean: bool,
     ) -> Vec<Option<model::Tenant>> {
         let mut names: HashMap<String, (Span, usize)> = HashMap::new();
-        let mut ids: HashMap<String, (Span, usize)> = HashMap::new();
+        let mut ids: HashMap<model::TenantId, (Span, usize)> = HashMap::new();
         let mut out = Vec::with_capacity(tenants.len());
         for (index, tenant) in tenants.iter().enumerate() {
             let t = &tenant.value;
@@ -703,7 +703,7 @@ impl<'a> Rules<'a> {
                 t.id.as_ref()
                     .and_then(|id| self.tenant_id(id, &format!("{path}.id")));
             if let (Some(id), Some(written)) = (&id, &t.id) {
-                if let Some((first, first_index)) = ids.get(id.as_str()) {
+                if let Some((first, first_index)) = ids.get(id) {
                     let (first, first_index) = (*first, *first_index);
                     self.push(
                         Diagnostic::error(
@@ -719,7 +719,7 @@ impl<'a> Rules<'a> {
                         .with_help("each customer tenant appears once; merge the two entries"),
                     );
                 } else {
-                    ids.insert(id.as_str().to_owned(), (written.span, index));
+                    ids.insert(id.clone(), (written.span, index));
                 }
             }
             let mut required = app_wide.clone();

@@ -124,7 +124,7 @@ fn api_reports(
     outcomes: Vec<(usize, ApiOutcome)>,
     rejection: Option<&EntraError>,
 ) -> (Vec<(ApiReport, Option<Cause>)>, Option<String>) {
-    let mut tid: Option<String> = tenant.id.guid().map(str::to_owned);
+    let mut tid: Option<String> = tenant.id.guid().map(|g| g.to_string());
     let mut learnt = false;
     let mut apis = Vec::with_capacity(outcomes.len());
     for (ai, outcome) in outcomes {
@@ -241,7 +241,7 @@ fn api_reports(
         apis.push((report, cause));
     }
     let tenant_id = match &tenant.id {
-        TenantId::Guid(g) => Some(g.clone()),
+        TenantId::Guid(g) => Some(g.to_string()),
         TenantId::Domain(_) if learnt => tid,
         TenantId::Domain(_) => None,
     };
@@ -353,15 +353,15 @@ fn tenant_report(
     .then(|| {
         crate::consent::admin_consent_url(
             manifest.cloud,
-            tenant.id.as_str(),
-            &manifest.app.client_id,
+            &tenant.id.as_str(),
+            &manifest.app.client_id.to_string(),
             &manifest.app.redirect_uri,
             options.link_style,
         )
     });
     TenantReport {
         name: tenant.name.clone(),
-        id: tenant.id.as_str().to_owned(),
+        id: tenant.id.to_string(),
         tenant_id,
         status,
         apis,
@@ -431,7 +431,7 @@ pub fn assess(
         generated_at: now,
         app: AppInfo {
             name: manifest.app.name.clone(),
-            client_id: manifest.app.client_id.clone(),
+            client_id: manifest.app.client_id.to_string(),
         },
         cloud: manifest.cloud,
         fail_on_extra: options.fail_on_extra,
@@ -495,7 +495,7 @@ mod tests {
         Manifest {
             app: App {
                 name: "Contoso".into(),
-                client_id: CLIENT.into(),
+                client_id: CLIENT.parse().unwrap(),
                 redirect_uri: "https://portal.azure.com".into(),
                 credential: Credential::default(),
                 home_tenant: None,
@@ -514,7 +514,7 @@ mod tests {
                 ),
             ],
             tenants: vec![
-                tenant("Fabrikam", TenantId::Guid(T1.into()), both),
+                tenant("Fabrikam", TenantId::Guid(T1.parse().unwrap()), both),
                 tenant(
                     "Northwind",
                     TenantId::Domain("northwind.onmicrosoft.com".into()),

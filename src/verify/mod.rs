@@ -147,7 +147,7 @@ fn select(manifest: &Manifest, filters: &[String]) -> Result<Vec<usize>, VerifyE
                 .map(|t| {
                     let score =
                         strsim::jaro_winkler(&t.name.to_lowercase(), &needle.to_lowercase())
-                            .max(strsim::jaro_winkler(t.id.as_str(), &needle.to_lowercase()));
+                            .max(strsim::jaro_winkler(&t.id.as_str(), &needle.to_lowercase()));
                     (score, t)
                 })
                 .filter(|(score, _)| *score >= 0.8)
@@ -208,7 +208,7 @@ pub async fn run_until(
     let client = TokenClient::new(
         http.clone(),
         options.authority_host.clone(),
-        &manifest.app.client_id,
+        &manifest.app.client_id.to_string(),
         credential.clone(),
         options.retry_policy(),
     );
@@ -267,13 +267,13 @@ pub async fn run_until(
             let (keys, verified, not_verifiable) = (keys.as_ref(), &verified, &not_verifiable);
             async move {
                 let result = client
-                    .request(tenant.id.as_str(), &api.resource, Some(gate))
+                    .request(&tenant.id.as_str(), &api.resource, Some(gate))
                     .await;
                 let expected = jwt::Expected {
                     tenant_id: tenant.id.guid(),
                     resource: &api.resource,
                     resource_app_id: api.resource_app_id.as_deref(),
-                    client_id: &manifest.app.client_id,
+                    client_id: manifest.app.client_id,
                 };
                 let outcome = match (result, keys) {
                     (Ok(token), Some(keys)) => {
