@@ -84,7 +84,7 @@ fn manifest(tenants: usize) -> Manifest {
     Manifest {
         app: App {
             name: "Bench".to_owned(),
-            client_id: CLIENT.parse().expect("a GUID"),
+            client_id: CLIENT.parse().unwrap_or_else(|e| panic!("{CLIENT}: {e}")),
             redirect_uri: "https://portal.azure.com".to_owned(),
             credential: Credential::default(),
             home_tenant: None,
@@ -101,7 +101,7 @@ fn manifest(tenants: usize) -> Manifest {
         tenants: (1..=tenants)
             .map(|n| Tenant {
                 name: format!("Tenant {n}"),
-                id: TenantId::Guid(guid(n).parse().expect("a GUID")),
+                id: TenantId::Guid(guid(n).parse().unwrap_or_else(|e| panic!("{n}: {e}"))),
                 labels: Vec::new(),
                 required: [("defender-for-endpoint".to_owned(), roles.clone())].into(),
             })
