@@ -59,6 +59,8 @@ pub struct Options {
     /// Check every token's signature against the authority's published keys
     /// (`--verify-signature`).
     pub verify_signature: bool,
+    /// Extra trust anchors (`--ca-cert`) on top of the system's.
+    pub ca_certs: crate::http::ExtraRoots,
 }
 
 /// The default [`Options::deadline`]: generous for thousands of tenants at the default
@@ -82,6 +84,7 @@ impl Options {
             link_style: LinkStyle::default(),
             deadline: DEFAULT_DEADLINE,
             verify_signature: false,
+            ca_certs: crate::http::ExtraRoots::default(),
         }
     }
 
@@ -204,7 +207,7 @@ pub async fn run_until(
         return Err(VerifyError::Concurrency);
     }
     let selected = select(manifest, &options.tenants)?;
-    let http = crate::http::client(&options.authority_host)?;
+    let http = crate::http::client_with(&options.authority_host, &options.ca_certs)?;
     let client = TokenClient::new(
         http.clone(),
         options.authority_host.clone(),
