@@ -340,6 +340,10 @@ pub struct AuthorityArg {
     /// Retry-After up to 60s.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
+    /// Also trust the CA certificates in this PEM file, on top of the system's (a TLS-inspecting
+    /// proxy's CA, the sandbox's generated CA). Repeatable.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
 }
 
 /// `consentry verify`.
@@ -1004,6 +1008,18 @@ impl verify::Progress for Bar {
     }
 }
 
+/// The `--ca-cert` files, read (bounded) and parsed; a file that is not a PEM certificate is a
+/// usage error, with nothing sent.
+fn ca_roots(args: &AuthorityArg) -> Result<crate::http::ExtraRoots, Exit> {
+    let mut roots = crate::http::ExtraRoots::default();
+    for path in &args.ca_cert {
+        roots
+            .add_pem_file(path)
+            .map_err(|e| fail(Exit::Usage, format!("--ca-cert: {}", e.0)))?;
+    }
+    Ok(roots)
+}
+
 fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Options {
     verify::Options {
         concurrency: usize::from(args.concurrency),
@@ -1043,7 +1059,11 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
-    let options = verify_options(args, authority);
+    let mut options = verify_options(args, authority);
+    options.ca_certs = match ca_roots(&args.authority) {
+        Ok(roots) => roots,
+        Err(exit) => return exit,
+    };
     let bar = Bar::new(quiet);
     let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
     let report = match signals.runtime.block_on(run) {
@@ -1136,9 +1156,14 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
         retries: args.authority.retries,
         ..Default::default()
     };
+    let roots = match ca_roots(&args.authority) {
+        Ok(roots) => roots,
+        Err(exit) => return exit,
+    };
     let (tenant_id, client_id) = (tenant.id.to_string(), manifest.app.client_id.to_string());
-    let request = crate::entra::fetch_token(
+    let request = crate::entra::fetch_token_with(
         &authority,
+        &roots,
         &tenant_id,
         &api.resource,
         &client_id,

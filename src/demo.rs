@@ -57,6 +57,8 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
         // Short waits keep the demo brisk; its throttled and flaky tenants still show the retries.
         timeout: Duration::from_secs(5),
         max_retry_after: Duration::from_secs(2),
+        // The sandbox lives in this process: a proxy from the environment could never reach it.
+        direct: true,
         ..verify::Options::new(authority)
     };
     let credential = crate::credential::AppCredential::from_secret(secret);

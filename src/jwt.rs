@@ -235,6 +235,21 @@ fn same_audience(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
+/// Whether `aud` and `resource` are two names of the same catalog API (its URI in a cloud, a
+/// service principal name, its app id): Entra issues tokens for every service principal name of a
+/// resource and sets `aud` to the name asked for, but a token for another name of the same API is
+/// still a token for that API, with the same roles (see [`crate::catalog`]). Names of two
+/// different APIs never agree.
+fn same_api(aud: &str, resource: &str) -> bool {
+    match (
+        crate::catalog::resolve_resource(aud),
+        crate::catalog::resolve_resource(resource),
+    ) {
+        (Some((a, _)), Some((b, _))) => a.alias == b.alias,
+        _ => false,
+    }
+}
+
 /// Checks `tid`, `aud`, `appid`/`azp` and `exp` against what was asked for. Every disagreement is
 /// returned, in that order; an empty list means the token is evidence.
 pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Vec<ClaimMismatch> {
@@ -250,6 +265,7 @@ pub fn check(token: &Decoded, expected: &Expected<'_>, now: DateTime<Utc>) -> Ve
             || expected
                 .resource_app_id
                 .is_some_and(|id| same_audience(aud, id))
+            || same_api(aud, expected.resource)
     });
     if !aud_ok {
         let want = match expected.resource_app_id {
@@ -625,6 +641,45 @@ pub(crate) mod tests {
             } else {
                 assert!(text.contains("(expired)"), "{text}");
             }
+        }
+    }
+
+    #[test]
+    fn aud_may_be_any_name_of_the_requested_api_but_not_of_another() {
+        let aliased = |aud: &str, requested: &str| {
+            let mut claims = v1_claims();
+            claims["aud"] = json!(aud);
+            let d = decode(&encode(&header(), &claims)).unwrap();
+            let expected = Expected {
+                resource: requested,
+                resource_app_id: None,
+                ..expected()
+            };
+            check(&d, &expected, now())
+        };
+        for (aud, requested) in [
+            // The how-to's Python sample and its curl sample, and the catalog URI, either way.
+            ("https://api.securitycenter.windows.com", RESOURCE),
+            (RESOURCE, "https://api.securitycenter.windows.com"),
+            (
+                "https://securitycenter.onmicrosoft.com/windowsatpservice",
+                "https://api.securitycenter.windows.com/",
+            ),
+            (RESOURCE_APP, "https://api-eu.securitycenter.microsoft.com"),
+        ] {
+            assert!(aliased(aud, requested).is_empty(), "{aud} for {requested}");
+        }
+        for (aud, requested) in [
+            // Defender XDR is another API; a URI outside the catalog only matches itself.
+            ("https://api.security.microsoft.com", RESOURCE),
+            (
+                "https://api.securitycenter.windows.com",
+                "api://9a8b7c6d-0000-0000-0000-000000000000",
+            ),
+        ] {
+            let problems = aliased(aud, requested);
+            assert_eq!(problems.len(), 1, "{aud} for {requested}");
+            assert_eq!(problems[0].claim, "aud");
         }
     }
 

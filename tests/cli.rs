@@ -796,6 +796,24 @@ fn invalid_manifests_exit_2_with_located_diagnostics() {
 }
 
 #[test]
+fn the_demo_never_sends_its_in_process_sandbox_to_a_proxy() {
+    // A proxy from the environment (nothing listens on port 9) with nothing exempted: the demo's
+    // sandbox lives in its own process, so the demo must still reach it directly.
+    let proxy = "http://127.0.0.1:9";
+    let env = [
+        ("HTTPS_PROXY", proxy),
+        ("HTTP_PROXY", proxy),
+        ("ALL_PROXY", proxy),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let out = consentry(&["demo"], &env, None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Only tokens can show roles missing: through the proxy every tenant would be `error`.
+    assert!(stdout(&out).contains("missing_roles"), "{}", stdout(&out));
+}
+
+#[test]
 fn demo_runs_and_says_what_it_did() {
     let out = consentry(&["demo"], &[], None);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -251,6 +251,7 @@ pub(crate) fn classify_error(http_status: u16, body: &str) -> Failure {
             correlation_id: hide(parsed.correlation_id),
             http_status: Some(http_status),
             request_id: None,
+            request_ids: Vec::new(),
             attempts: 0,
         },
     }

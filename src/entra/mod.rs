@@ -61,6 +61,10 @@ pub enum Kind {
     Timeout,
     /// The connection failed on every attempt.
     Transport,
+    /// TLS refused the server's certificate (an unknown issuer such as a TLS-inspecting proxy's
+    /// CA, an expired or misnamed certificate): final at the first attempt, as a retry meets the
+    /// same certificate.
+    UntrustedCertificate,
     /// The server's answer was not a token endpoint's answer (not JSON, no access token).
     Protocol,
     /// The server's answer was larger than [`http::MAX_BODY`]; reading stopped there.
@@ -87,6 +91,7 @@ impl Kind {
             Kind::Transient => "transient",
             Kind::Timeout => "timeout",
             Kind::Transport => "connection_failed",
+            Kind::UntrustedCertificate => "certificate_untrusted",
             Kind::Protocol => "unexpected_response",
             Kind::TooLarge => "response_too_large",
             Kind::Cancelled => "not_asked",
@@ -121,6 +126,9 @@ pub struct TokenError {
     pub http_status: Option<u16>,
     /// The `client-request-id` consentry sent with the last attempt.
     pub request_id: Option<String>,
+    /// The `client-request-id` of every attempt, in order (the last is `request_id`): a support
+    /// case about a throttled or failing run can name each request Entra saw.
+    pub request_ids: Vec<String>,
     /// Attempts made (0 when nothing was sent).
     pub attempts: u32,
 }
@@ -137,6 +145,7 @@ impl TokenError {
             correlation_id: None,
             http_status: None,
             request_id: None,
+            request_ids: Vec::new(),
             attempts: 0,
         }
     }
@@ -218,11 +227,14 @@ impl TokenClient {
     ) -> Result<AccessToken, TokenError> {
         let url = token_url(&self.authority, tenant);
         let scope = default_scope(resource);
+        // Every attempt's id, kept for the report (support cases name each request).
+        let mut request_ids = Vec::new();
         let result = http::with_retries(
             &self.policy,
             gate,
             |e: &TokenError| e.kind == Kind::CredentialRejected,
             |info| {
+                request_ids.push(info.request_id.clone());
                 let (url, scope) = (&url, &scope);
                 async move {
                     let step = self.attempt(url, scope, &info).await;
@@ -242,12 +254,18 @@ impl TokenClient {
                 attempts,
             } => {
                 error.attempts = attempts;
+                error.request_ids = request_ids;
                 error
             }
-            GaveUp::Cancelled => TokenError::new(
-                Kind::Cancelled,
-                "not asked: the app's credential was rejected for another tenant",
-            ),
+            GaveUp::Cancelled => {
+                let mut error = TokenError::new(
+                    Kind::Cancelled,
+                    "not asked: the app's credential was rejected for another tenant",
+                );
+                error.attempts = request_ids.len() as u32;
+                error.request_ids = request_ids;
+                error
+            }
         })
     }
 
@@ -337,6 +355,15 @@ impl TokenClient {
     }
 
     fn transport(&self, error: &reqwest::Error) -> Step<AccessToken, TokenError> {
+        if let Some(why) = http::untrusted_certificate(error) {
+            return Step::Done(Err(TokenError::new(
+                Kind::UntrustedCertificate,
+                format!(
+                    "the token endpoint's TLS certificate is not trusted ({why}); {}",
+                    http::UNTRUSTED_HINT
+                ),
+            )));
+        }
         let error = if error.is_timeout() {
             TokenError::new(
                 Kind::Timeout,
@@ -386,7 +413,29 @@ pub async fn fetch_token(
     credential: &AppCredential,
     policy: RetryPolicy,
 ) -> Result<AccessToken, TokenError> {
-    let http = http::client(authority)?;
+    fetch_token_with(
+        authority,
+        &http::ExtraRoots::default(),
+        tenant,
+        resource,
+        client_id,
+        credential,
+        policy,
+    )
+    .await
+}
+
+/// [`fetch_token`], trusting `roots` (`--ca-cert`) on top of the system's trust store.
+pub async fn fetch_token_with(
+    authority: &Url,
+    roots: &http::ExtraRoots,
+    tenant: &str,
+    resource: &str,
+    client_id: &str,
+    credential: &AppCredential,
+    policy: RetryPolicy,
+) -> Result<AccessToken, TokenError> {
+    let http = http::client_with(authority, roots)?;
     TokenClient::new(
         http,
         authority.clone(),

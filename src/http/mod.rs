@@ -1,5 +1,6 @@
-//! The HTTP plumbing every online client shares: one client per run (TLS verified, no redirects,
-//! proxies bypassed for loopback), body reads capped in size, a request id per attempt, and the
+//! The HTTP plumbing every online client shares: one client per run (TLS verified against the
+//! system's roots plus any `--ca-cert`, no redirects, proxies from the environment and the system
+//! settings), body reads capped in size, a request id per attempt, and the
 //! retry loop (backoff with jitter, `Retry-After`, the concurrency [`Gate`]).
 //!
 //! The token client (`entra`) is the first user; a Graph or Defender client reuses the same pieces,
@@ -26,21 +27,123 @@ pub const MAX_BODY: usize = 1024 * 1024;
 #[error("cannot set up the HTTP client: {0}")]
 pub struct ClientError(pub String);
 
+/// The largest `--ca-cert` file read: a PEM bundle of a few corporate CAs is a few KB; the whole
+/// Mozilla bundle is about 220 KB.
+pub const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// Extra trust anchors (`--ca-cert FILE`), trusted on top of the system's: the CA of a
+/// TLS-inspecting proxy, or the sandbox's generated CA.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraRoots(Vec<reqwest::Certificate>);
+
+impl ExtraRoots {
+    /// Reads one PEM file (one or more `CERTIFICATE` blocks), bounded by [`MAX_CA_FILE`].
+    pub fn add_pem_file(&mut self, path: &std::path::Path) -> Result<(), ClientError> {
+        let shown = path.display();
+        let bytes = crate::input::read(path, MAX_CA_FILE)
+            .map_err(|e| ClientError(format!("cannot read the CA certificate {shown}: {e}")))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|_| {
+            ClientError(format!(
+                "{shown} is not a PEM certificate file (`-----BEGIN CERTIFICATE-----` blocks)"
+            ))
+        })?;
+        if certificates.is_empty() {
+            return Err(ClientError(format!(
+                "{shown} holds no PEM certificate (`-----BEGIN CERTIFICATE-----` blocks)"
+            )));
+        }
+        self.0.extend(certificates);
+        Ok(())
+    }
+
+    /// How many certificates were added.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none were added.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The shared HTTP client for requests to `authority`: one connection pool for the whole run, TLS
-/// always verified (rustls), `https://` only unless the authority is loopback. Proxies are bypassed
-/// for a loopback authority so local runs never leave the machine.
+/// always verified (rustls), `https://` only unless the authority is loopback.
 pub fn client(authority: &Url) -> Result<reqwest::Client, ClientError> {
+    client_with(authority, &ExtraRoots::default())
+}
+
+/// [`client`], trusting `roots` on top of the system's trust store.
+///
+/// Proxies come from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) and,
+/// through reqwest's `system-proxy` feature, from the Windows and macOS system settings. A
+/// loopback authority is not exempted here: `NO_PROXY` decides for it as for any host, so a
+/// debugging proxy can sit in front of the sandbox (and `NO_PROXY=127.0.0.1,localhost` keeps a
+/// corporate proxy away from it).
+pub fn client_with(authority: &Url, roots: &ExtraRoots) -> Result<reqwest::Client, ClientError> {
+    builder(authority, roots)
+        .build()
+        .map_err(|e| ClientError(e.to_string()))
+}
+
+/// [`client_with`], connecting without any proxy: for a server in this very process (the demo's
+/// sandbox), which a proxy the environment names could never reach.
+pub fn direct_client_with(
+    authority: &Url,
+    roots: &ExtraRoots,
+) -> Result<reqwest::Client, ClientError> {
+    builder(authority, roots)
+        .no_proxy()
+        .build()
+        .map_err(|e| ClientError(e.to_string()))
+}
+
+fn builder(authority: &Url, roots: &ExtraRoots) -> reqwest::ClientBuilder {
     let loopback = crate::cloud::is_loopback(authority);
-    let mut builder = reqwest::Client::builder()
+    reqwest::Client::builder()
         .user_agent(concat!("consentry/", env!("CARGO_PKG_VERSION")))
         .https_only(!loopback)
         // Identity endpoints never redirect; following a 307/308 would re-send a form body (a
         // client secret or assertion included) to whatever host the `Location` names.
-        .redirect(reqwest::redirect::Policy::none());
-    if loopback {
-        builder = builder.no_proxy();
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_merge(roots.0.iter().cloned())
+}
+
+/// The hint for a certificate the client does not trust, for every client's message.
+pub const UNTRUSTED_HINT: &str = "if a TLS-inspecting proxy or a private CA signs it, trust that CA: --ca-cert FILE (PEM), or SSL_CERT_FILE=FILE (Linux)";
+
+/// Why TLS refused the server's certificate, when that is what `error` comes to (an unknown
+/// issuer, an expired or misnamed certificate). Retrying cannot change that answer, so callers
+/// fail at once with [`UNTRUSTED_HINT`] instead of counting it a connection error worth retries.
+pub fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(tls) = rustls_error(current)
+            && matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            )
+        {
+            return Some(tls.to_string());
+        }
+        cause = current.source();
     }
-    builder.build().map_err(|e| ClientError(e.to_string()))
+    None
+}
+
+/// The rustls error `error` is or wraps. hyper nests rustls's error in an `io::Error` inside
+/// another `io::Error`, and `io::Error::source` skips the error it wraps, so each wrapper is
+/// opened by hand (a few levels at most).
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = error;
+    for _ in 0..8 {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = current.downcast_ref::<std::io::Error>()?.get_ref()?;
+        current = inner;
+    }
+    None
 }
 
 /// Why a body could not be read.

@@ -130,8 +130,12 @@ impl<'a> Rules<'a> {
             .iter()
             .filter_map(|known| {
                 let (resource, resource_app_id, display_name) = match known.catalog {
+                    // The name written, when the manifest gave one of the API's names.
                     Some(api) => (
-                        api.resource(self.cloud)?.to_owned(),
+                        match &known.resource {
+                            Some(named) => named.value.clone(),
+                            None => api.resource(self.cloud)?.to_owned(),
+                        },
                         Some(api.app_id.to_owned()),
                         api.display_name.to_owned(),
                     ),
@@ -389,16 +393,33 @@ impl<'a> Rules<'a> {
             Some(api)
         });
         if let Some(api) = catalog_api {
+            // A resource that is one of the API's own names (its URI in a cloud, a service
+            // principal name such as `https://api.securitycenter.windows.com`, its app id) is
+            // accepted: Entra issues a token for any of them, so the name written is the one
+            // requested, and the roles are still checked against the catalog API.
+            let mut named = None;
             if let Some(resource) = &spec.resource {
-                self.error(
-                    Code::ResourceOnCatalogApi,
-                    resource.span,
-                    format!(
-                        "`{path}.resource` is set, but `{}` is a catalog API whose resource the catalog knows for each cloud",
-                        api.alias
-                    ),
-                )
-                .help = Some("remove `resource`".into());
+                match catalog::resolve_resource(&resource.value) {
+                    Some((owner, _)) if owner.alias == api.alias => named = Some(resource.clone()),
+                    owner => {
+                        let other = owner
+                            .map(|(o, _)| format!(" (it is a name of `{}`)", o.alias))
+                            .unwrap_or_default();
+                        self.error(
+                            Code::ResourceOnCatalogApi,
+                            resource.span,
+                            format!(
+                                "`{path}.resource` `{}` is not a name of the catalog API `{}`{other}",
+                                resource.value, api.alias
+                            ),
+                        )
+                        .help = Some(format!(
+                            "remove `resource` (the catalog knows `{}`'s resource in each cloud), or write one of its names: {}",
+                            api.alias,
+                            api_names(api)
+                        ));
+                    }
+                }
             }
             if api.resource(self.cloud).is_none() {
                 self.error(
@@ -415,6 +436,30 @@ impl<'a> Rules<'a> {
                 ));
             }
             if let Some(i) = self.apis.iter().position(|k| k.key == api.alias) {
+                if tenant_level
+                    && let Some(given) = &named
+                    && self.apis[i]
+                        .resource
+                        .as_ref()
+                        .is_none_or(|known| known.value != given.value)
+                {
+                    let first = self.apis[i].span;
+                    self.push(
+                        Diagnostic::error(
+                            Code::ConflictingResource,
+                            self.file,
+                            given.span,
+                            format!(
+                                "`{path}.resource` differs from the resource `{}` already has",
+                                api.alias
+                            ),
+                        )
+                        .with_related(first, format!("`{}` is first named here", api.alias))
+                        .with_help(
+                            "an API has one resource per run; write the same `resource` where the API is first named",
+                        ),
+                    );
+                }
                 if !tenant_level {
                     let first = self.apis[i].span;
                     self.push(
@@ -434,7 +479,7 @@ impl<'a> Rules<'a> {
             self.apis.push(Known {
                 key: api.alias.to_owned(),
                 catalog: Some(api),
-                resource: None,
+                resource: named,
                 span: key.span,
                 roles: BTreeSet::new(),
             });
@@ -515,18 +560,29 @@ impl<'a> Rules<'a> {
                 "use the API's application ID URI (`api://…` or `https://…`) or its app id (GUID)"
                     .into(),
             );
-        } else if let Some(api) = catalog::by_resource(&resource.value) {
+        } else if let Some((api, canonical)) = catalog::resolve_resource(&resource.value) {
+            // A name other than the API's URI in some cloud (a service principal name, the app
+            // id) may stay: under the catalog key it is requested as written.
+            let own_uri = canonical.eq_ignore_ascii_case(resource.value.trim_end_matches('/'));
+            let help = if own_uri {
+                format!("name it `{}` and remove `resource`", api.alias)
+            } else {
+                format!(
+                    "name it `{}` (keep `resource` to request this name, or remove it to request `{canonical}`)",
+                    api.alias
+                )
+            };
             self.push(
                 Diagnostic::warning(
                     Code::CatalogResource,
                     self.file,
                     resource.span,
                     format!(
-                        "`{}` is the resource of the catalog API `{}`: its roles go unchecked under another key",
+                        "`{}` is a name of the catalog API `{}`: its roles go unchecked under another key",
                         resource.value, api.alias
                     ),
                 )
-                .with_help(format!("name it `{}` and remove `resource`", api.alias)),
+                .with_help(help),
             );
         }
         self.apis.push(Known {
@@ -825,6 +881,25 @@ impl<'a> Rules<'a> {
 
 /// When `name` is a delegated scope of `api` (or `X` where `X.All` is a role), the application
 /// permission to use instead, if one fits. Compared ignoring case.
+/// An API's names a manifest may give as its `resource`, for a help line.
+fn api_names(api: &catalog::Api) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for cloud in crate::cloud::Cloud::ALL {
+        if let Some(uri) = api.resource(cloud)
+            && !names.contains(&uri)
+        {
+            names.push(uri);
+        }
+    }
+    names.extend(api.other_resources.iter().copied());
+    names.push(api.app_id);
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn delegated(api: &catalog::Api, name: &str) -> Option<Option<&'static str>> {
     let with_all = format!("{name}.All");
     let role_for_all = api.role_names().find(|r| r.eq_ignore_ascii_case(&with_all));

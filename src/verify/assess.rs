@@ -72,6 +72,7 @@ pub fn status(kind: Kind) -> Status {
         | Kind::Transient
         | Kind::Timeout
         | Kind::Transport
+        | Kind::UntrustedCertificate
         | Kind::Protocol
         | Kind::TooLarge
         | Kind::Setup
@@ -98,6 +99,12 @@ pub fn entra_error(e: &TokenError) -> EntraError {
         correlation_id: e.correlation_id.clone(),
         http_status: e.http_status,
         request_id: e.request_id.clone(),
+        // Only when retried: one attempt's id is `request_id` already.
+        request_ids: if e.request_ids.len() > 1 {
+            e.request_ids.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -114,6 +121,7 @@ fn invalid(message: String) -> EntraError {
         correlation_id: None,
         http_status: None,
         request_id: None,
+        request_ids: Vec::new(),
     }
 }
 
@@ -200,6 +208,7 @@ fn api_reports(
                     correlation_id: None,
                     http_status: None,
                     request_id: None,
+                    request_ids: Vec::new(),
                 });
             }
             ApiOutcome::Failed(error) => {
@@ -235,6 +244,7 @@ fn api_reports(
                     correlation_id: None,
                     http_status: None,
                     request_id: None,
+                    request_ids: Vec::new(),
                 });
             }
         }
@@ -298,6 +308,7 @@ fn hint(
             (None, Some(Cause::Entra(Kind::Throttled))) => "Throttled (HTTP 429) on every attempt: run again later, with a lower --concurrency or more --retries.".to_owned(),
             (None, Some(Cause::Entra(Kind::Transient))) => "The token endpoint kept failing (HTTP 5xx) on every attempt: a service problem on Entra's side; run again later.".to_owned(),
             (None, Some(Cause::Entra(Kind::Transport))) => "Could not reach the token endpoint: check the network (proxy, firewall, DNS) and --authority-host, then run again.".to_owned(),
+            (None, Some(Cause::Entra(Kind::UntrustedCertificate))) => "The token endpoint's TLS certificate is not trusted (see error): if a TLS-inspecting proxy or a private CA signs it, pass that CA with --ca-cert FILE (PEM), or set SSL_CERT_FILE (Linux), then run again.".to_owned(),
             (None, Some(Cause::Entra(Kind::TooLarge))) => "The token endpoint answered with more than 1 MiB, far more than any token answer: check --authority-host (it may not be Entra ID) and any proxy in between.".to_owned(),
             (None, _) if error.and_then(|e| e.code.as_ref()).is_some() => {
                 let code = error.and_then(|e| e.code.as_deref()).unwrap_or_default();
@@ -547,6 +558,7 @@ mod tests {
             correlation_id: Some("c".into()),
             http_status: Some(400),
             request_id: None,
+            request_ids: Vec::new(),
             attempts: 1,
         })
     }

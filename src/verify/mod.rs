@@ -59,6 +59,11 @@ pub struct Options {
     /// Check every token's signature against the authority's published keys
     /// (`--verify-signature`).
     pub verify_signature: bool,
+    /// Extra trust anchors (`--ca-cert`) on top of the system's.
+    pub ca_certs: crate::http::ExtraRoots,
+    /// Connect without any proxy, whatever the environment says: for the demo's in-process
+    /// sandbox, which no proxy can reach.
+    pub direct: bool,
 }
 
 /// The default [`Options::deadline`]: generous for thousands of tenants at the default
@@ -82,6 +87,8 @@ impl Options {
             link_style: LinkStyle::default(),
             deadline: DEFAULT_DEADLINE,
             verify_signature: false,
+            ca_certs: crate::http::ExtraRoots::default(),
+            direct: false,
         }
     }
 
@@ -204,7 +211,11 @@ pub async fn run_until(
         return Err(VerifyError::Concurrency);
     }
     let selected = select(manifest, &options.tenants)?;
-    let http = crate::http::client(&options.authority_host)?;
+    let http = if options.direct {
+        crate::http::direct_client_with(&options.authority_host, &options.ca_certs)?
+    } else {
+        crate::http::client_with(&options.authority_host, &options.ca_certs)?
+    };
     let client = TokenClient::new(
         http.clone(),
         options.authority_host.clone(),

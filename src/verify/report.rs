@@ -139,6 +139,10 @@ pub struct EntraError {
     /// the request by it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The `client-request-id` of every attempt, in order, when there was more than one (a
+    /// throttled or failing request retried): each is a request Entra saw.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_ids: Vec<String>,
 }
 
 /// A tenant's or API's state. Ordered from best to worst: a tenant takes the worst of its APIs.
