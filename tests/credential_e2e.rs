@@ -208,8 +208,9 @@ fn pfx_setup() -> Setup {
     secrets.push(PFX_PASSWORD.to_owned());
     Setup {
         name: "pfx",
-        credential: "    certificate:\n      file: app.pfx\n      password: {env: E2E_PFX_PASSWORD}"
-            .to_owned(),
+        credential:
+            "    certificate:\n      file: app.pfx\n      password: {env: E2E_PFX_PASSWORD}"
+                .to_owned(),
         files: vec![("app.pfx", pfx(&REGISTERED, PFX_PASSWORD))],
         env: vec![("E2E_PFX_PASSWORD", PFX_PASSWORD.to_owned())],
         secrets,
@@ -450,7 +451,13 @@ fn assert_rejected(run: &Run, sandbox: &Sandbox, what: &str, code: &str, hint: &
         let h = tenant["hint"].as_str().unwrap_or_default();
         assert!(h.contains(hint), "{what}: hint {h:?} lacks {hint:?}");
     }
-    assert_eq!(run.code(), Some(3), "{what}: {}\n{}", run.stdout(), run.stderr());
+    assert_eq!(
+        run.code(),
+        Some(3),
+        "{what}: {}\n{}",
+        run.stdout(),
+        run.stderr()
+    );
     assert!(
         total_requests(sandbox) <= 1,
         "{what}: {:?}",
@@ -477,7 +484,10 @@ async fn an_expired_certificate_is_refused_before_anything_is_sent() {
     assert_eq!(run.code(), Some(2), "{}\n{}", run.stdout(), run.stderr());
     assert!(run.stderr().contains("expired"), "{}", run.stderr());
     assert_eq!(total_requests(&sandbox), 0);
-    assert!(run.report.is_none(), "no report for a run that never started");
+    assert!(
+        run.report.is_none(),
+        "no report for a run that never started"
+    );
     sandbox.shutdown().await;
 }
 
@@ -493,11 +503,7 @@ async fn missing_github_variables_exit_2_before_anything_is_sent() {
         };
         let run = verify(&sandbox, &setup, &[], &[]).await;
         assert_eq!(run.code(), Some(2), "{}", run.stderr());
-        assert!(
-            run.stderr().contains("id-token: write"),
-            "{}",
-            run.stderr()
-        );
+        assert!(run.stderr().contains("id-token: write"), "{}", run.stderr());
     }
     assert_eq!(total_requests(&sandbox), 0);
     assert!(
@@ -526,10 +532,25 @@ async fn a_federated_credential_that_does_not_match_names_the_claim_after_one_re
         ..good.clone()
     };
     for (what, fics, code, hint) in [
-        ("wrong subject", vec![wrong_subject], "AADSTS700213", "subject"),
+        (
+            "wrong subject",
+            vec![wrong_subject],
+            "AADSTS700213",
+            "subject",
+        ),
         ("wrong issuer", vec![wrong_issuer], "AADSTS700211", "issuer"),
-        ("wrong audience", vec![wrong_audience], "AADSTS700212", "audience"),
-        ("no federated credential", vec![], "AADSTS70021", "federated"),
+        (
+            "wrong audience",
+            vec![wrong_audience],
+            "AADSTS700212",
+            "audience",
+        ),
+        (
+            "no federated credential",
+            vec![],
+            "AADSTS70021",
+            "federated",
+        ),
     ] {
         let sandbox = start(scenario(fics)).await;
         let setup = github_setup(&sandbox);
@@ -537,4 +558,153 @@ async fn a_federated_credential_that_does_not_match_names_the_claim_after_one_re
         assert_rejected(&run, &sandbox, what, code, hint);
         sandbox.shutdown().await;
     }
+}
+
+/// The real client's certificate credential, loaded as a manifest names it.
+fn load_certificate(dir: &Path) -> consentry::credential::AppCredential {
+    use consentry::model::{CertificateSpec, Credential, SecretSource, Signing};
+    std::fs::write(dir.join("app.pem"), key_and_cert_pem(&REGISTERED)).unwrap();
+    let spec = Credential::Certificate(CertificateSpec {
+        source: SecretSource::File(PathBuf::from("app.pem")),
+        password: None,
+        signing: Signing::Ps256,
+    });
+    consentry::credential::AppCredential::load(&spec, CLIENT_ID, dir, &|_| None).unwrap()
+}
+
+/// Posts a client-credentials request authenticated by `auth` to `url`; the answer's
+/// (status, AADSTS code).
+async fn present(url: &str, auth: &consentry::credential::ClientAuth) -> (u16, Option<u64>) {
+    let scope = format!("{M365D}/.default");
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", CLIENT_ID),
+        ("scope", scope.as_str()),
+    ];
+    form.extend(auth.form_fields());
+    let response = reqwest::Client::new()
+        .post(url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error_codes"][0].as_u64())
+}
+
+/// The rejection's table entry: a credential stop, with advice that names `fix`.
+fn assert_credential_advice(code: u64, fix: &str) {
+    let entry = consentry::entra::aadsts::lookup_number(u32::try_from(code).unwrap()).unwrap();
+    assert_eq!(
+        entry.disposition,
+        consentry::entra::aadsts::Disposition::Final(consentry::entra::Kind::CredentialRejected),
+        "{code}"
+    );
+    assert!(entry.advice.contains(fix), "{code}: {}", entry.advice);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_assertion_and_a_foreign_audience_are_refused_with_their_advice() {
+    // The client never replays or mis-addresses an assertion (a fresh jti and the called URL every
+    // time), so these are presented by hand, but built by the real client code.
+    let sandbox = start(scenario(vec![github_fic()])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let credential = load_certificate(dir.path());
+    let http = reqwest::Client::new();
+    let url = format!("{}/{FABRIKAM}/oauth2/v2.0/token", sandbox.base_url());
+    let auth = credential
+        .client_auth(&http, &url.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(present(&url, &auth).await, (200, None), "first use");
+    let (status, code) = present(&url, &auth).await;
+    assert_eq!((status, code), (401, Some(700024)), "replayed jti");
+    assert_credential_advice(700024, "already used");
+
+    // An assertion made for another host's token URL (localhost), presented to 127.0.0.1.
+    let elsewhere = url.replace("127.0.0.1", "localhost");
+    let auth = credential
+        .client_auth(&http, &elsewhere.parse().unwrap())
+        .await
+        .unwrap();
+    let (status, code) = present(&url, &auth).await;
+    assert_eq!((status, code), (401, Some(700023)), "foreign aud");
+    assert_credential_advice(700023, "`aud` must be exactly the URL called");
+    // Called through localhost, the Host the client sends is what it signed: accepted.
+    assert_eq!(present(&elsewhere, &auth).await, (200, None));
+    sandbox.shutdown().await;
+}
+
+/// The JWT prefix every token and assertion starts with (`{"` base64url-encoded).
+const JWT_PREFIX: &str = "eyJ";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_password_assertion_or_token_reaches_any_output_at_any_log_level() {
+    let sandbox = start(scenario(vec![github_fic()])).await;
+    let mut setups = vec![
+        secret_setup(),
+        certificate_setup("certificate-ps256", &REGISTERED, "ps256"),
+        certificate_setup("certificate-rs256", &REGISTERED, "rs256"),
+        certificate_setup("unregistered", &UNREGISTERED, "ps256"),
+        pfx_setup(),
+        github_setup(&sandbox),
+        federated_file_setup(&sandbox).await,
+        federated_env_setup(&sandbox).await,
+    ];
+    for setup in &mut setups {
+        setup.secrets.push(JWT_PREFIX.to_owned());
+    }
+    let levels: [(&[&str], &str); 3] = [(&[], ""), (&["-vvv"], ""), (&["-vvv"], "trace")];
+    let mut runs = 0;
+    for setup in &setups {
+        for format in ["table", "json", "markdown", "junit"] {
+            for (flags, rust_log) in levels {
+                // The table at every level; the other formats at the loudest.
+                if format != "table" && rust_log.is_empty() {
+                    continue;
+                }
+                let mut args = vec!["--format", format];
+                args.extend_from_slice(flags);
+                let env: Vec<(&str, &str)> = if rust_log.is_empty() {
+                    vec![]
+                } else {
+                    vec![("RUST_LOG", rust_log)]
+                };
+                let run = verify(&sandbox, setup, &args, &env).await;
+                assert!(
+                    matches!(run.code(), Some(0 | 3)),
+                    "{} {format} {flags:?}: {}",
+                    setup.name,
+                    run.stderr()
+                );
+                // The logs must have something to say at -vvv, or the check proves nothing.
+                if !flags.is_empty() {
+                    assert!(
+                        run.stderr().lines().count() > 3,
+                        "{}: -vvv logs nothing",
+                        setup.name
+                    );
+                }
+                let outputs = [
+                    ("stdout", run.stdout()),
+                    ("stderr", run.stderr()),
+                    ("report", run.report.clone().unwrap_or_default()),
+                ];
+                for (what, text) in &outputs {
+                    for secret in &setup.secrets {
+                        assert!(
+                            !text.contains(secret.as_str()),
+                            "{} {format} {flags:?} RUST_LOG={rust_log}: {what} has {secret}:\n{text}",
+                            setup.name
+                        );
+                    }
+                }
+                runs += 1;
+            }
+        }
+    }
+    // The table at three levels, three more formats at trace.
+    assert_eq!(runs, setups.len() * 6);
+    sandbox.shutdown().await;
 }
