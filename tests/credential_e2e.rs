@@ -708,3 +708,61 @@ async fn no_key_password_assertion_or_token_reaches_any_output_at_any_log_level(
     assert_eq!(runs, setups.len() * 6);
     sandbox.shutdown().await;
 }
+
+/// `consentry demo --credential KIND`: stdout and exit code.
+fn demo(kind: &str) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["demo", "--credential", kind])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_runs_with_each_credential_kind_and_its_footer_says_which() {
+    let (code, secret, stderr) = demo("secret");
+    assert_eq!(code, Some(0), "{stderr}");
+    let footer = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("Credential: "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(footer(&secret), "Credential: client_secret");
+    for (kind, expect) in [
+        (
+            "certificate",
+            "Credential: certificate (certificate thumbprint ",
+        ),
+        ("federated", "Credential: federated"),
+    ] {
+        let (code, text, stderr) = demo(kind);
+        assert_eq!(code, Some(0), "{kind}: {stderr}");
+        assert!(
+            footer(&text).starts_with(expect),
+            "{kind}: {}",
+            footer(&text)
+        );
+        // Every tenant comes out as with the secret: the credential changed, nothing else did.
+        let without = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with("Credential: "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(without(&text), without(&secret), "{kind}");
+        assert!(
+            !text.contains("PRIVATE KEY") && !text.contains("eyJ"),
+            "{kind}"
+        );
+    }
+    let (code, _, stderr) = demo("kerberos");
+    assert_eq!(code, Some(2), "{stderr}");
+}
