@@ -267,6 +267,19 @@ async fn federated_file_setup(sandbox: &Sandbox) -> Setup {
     }
 }
 
+async fn kubernetes_setup(sandbox: &Sandbox) -> Setup {
+    let token = github_token(sandbox).await;
+    Setup {
+        name: "federated-kubernetes",
+        credential: "    federated:\n      kubernetes: {}".to_owned(),
+        files: vec![("projected.jwt", token.clone().into_bytes())],
+        // Relative to the working directory, which `verify` sets to the manifest's folder.
+        env: vec![("AZURE_FEDERATED_TOKEN_FILE", "projected.jwt".to_owned())],
+        secrets: vec![token],
+        kind: "federated",
+    }
+}
+
 async fn federated_env_setup(sandbox: &Sandbox) -> Setup {
     let token = github_token(sandbox).await;
     Setup {
@@ -425,12 +438,12 @@ async fn every_kind_gets_tokens_end_to_end_and_verify_reports_ok() {
     );
     sandbox.shutdown().await;
 
-    for which in ["file", "env"] {
+    for which in ["file", "env", "kubernetes"] {
         let sandbox = start(fresh()).await;
-        let setup = if which == "file" {
-            federated_file_setup(&sandbox).await
-        } else {
-            federated_env_setup(&sandbox).await
+        let setup = match which {
+            "file" => federated_file_setup(&sandbox).await,
+            "env" => federated_env_setup(&sandbox).await,
+            _ => kubernetes_setup(&sandbox).await,
         };
         assert_ok(&verify(&sandbox, &setup, &[], &[]).await, &setup, &sandbox);
         sandbox.shutdown().await;
@@ -651,6 +664,7 @@ async fn no_key_password_assertion_or_token_reaches_any_output_at_any_log_level(
         github_setup(&sandbox),
         federated_file_setup(&sandbox).await,
         federated_env_setup(&sandbox).await,
+        kubernetes_setup(&sandbox).await,
     ];
     for setup in &mut setups {
         setup.secrets.push(JWT_PREFIX.to_owned());
