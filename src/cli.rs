@@ -456,6 +456,10 @@ pub struct DemoArgs {
     /// replacing a file), to try it yourself outside the repository.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
+    /// How the demo app authenticates: a throwaway secret, a throwaway certificate registered on
+    /// the sandbox's app, or federation with the sandbox playing GitHub Actions' OIDC issuer.
+    #[arg(long, value_enum, default_value_t = demo::DemoCredential::Secret, conflicts_with = "write")]
+    pub credential: demo::DemoCredential,
 }
 
 /// Parses a duration with `humantime` (`30s`, `500ms`, `2m`, `1h 30m`); a bare number is seconds.
@@ -1354,7 +1358,7 @@ fn run_demo(args: &DemoArgs) -> Exit {
         Ok(r) => r,
         Err(exit) => return exit,
     };
-    match runtime.block_on(demo::run(args.format)) {
+    match runtime.block_on(demo::run(args.format, args.credential)) {
         Ok(text) => emit(None, &text),
         Err(e) => fail(Exit::Undetermined, e),
     }

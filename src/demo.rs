@@ -1,6 +1,13 @@
 //! `consentry demo`: the whole job on the built-in sandbox, no Azure needed. Starts the sandbox
 //! in-process with the demo partner (`manifests/demo.sandbox.yaml`), then runs `plan` and `verify`
 //! on `manifests/demo.yaml` against it, exactly as a user would against Entra ID.
+//!
+//! `--credential` picks how the demo app proves itself: a throwaway client secret (the default), a
+//! throwaway certificate (an RSA-2048 key and self-signed certificate made for this run, its public
+//! part registered on the sandbox's app, PS256 client assertions), or workload identity federation
+//! (the sandbox plays GitHub Actions' OIDC issuer; the demo stands in for the job's
+//! `ACTIONS_ID_TOKEN_REQUEST_*` variables). Each goes through the same credential code and token
+//! client as `verify`, and the report's credential footer says which was used.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -28,6 +35,42 @@ pub enum DemoError {
     /// Verify refused to run.
     #[error("verify failed: {0}")]
     Verify(#[from] verify::VerifyError),
+    /// The throwaway certificate could not be made.
+    #[error("the demo certificate could not be generated: {0}")]
+    Certificate(String),
+    /// The demo credential could not be loaded: a bug in consentry.
+    #[error("the demo credential could not be loaded: {0}")]
+    Credential(#[from] crate::credential::CredentialError),
+}
+
+/// How the demo app authenticates (`consentry demo --credential`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoCredential {
+    /// A client secret made up for this run.
+    #[default]
+    Secret,
+    /// A certificate made up for this run and registered on the sandbox's app.
+    Certificate,
+    /// A GitHub Actions OIDC token from the sandbox's own issuer, trusted by a federated credential.
+    Federated,
+}
+
+/// The variable the demo's certificate PEM is "read" from (an in-memory environment: nothing is
+/// written to disk and the process environment is untouched).
+const DEMO_CERTIFICATE_ENV: &str = "CONSENTRY_DEMO_CERTIFICATE";
+
+/// A throwaway RSA-2048 key and self-signed certificate: (key + certificate PEM, certificate PEM).
+fn throwaway_certificate() -> Result<(SecretString, String), DemoError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
+        .map_err(|e| DemoError::Certificate(e.to_string()))?;
+    let cert = rcgen::CertificateParams::new(vec!["consentry-demo".to_owned()])
+        .and_then(|params| params.self_signed(&key))
+        .map_err(|e| DemoError::Certificate(e.to_string()))?;
+    let pem = cert.pem();
+    Ok((
+        SecretString::from(format!("{}{pem}", key.serialize_pem())),
+        pem,
+    ))
 }
 
 /// No progress bar inside the demo: its output is the report.
@@ -40,12 +83,26 @@ impl verify::Progress for Silent {
 }
 
 /// Runs the demo and returns what it shows: the plan, then the verify report in `format`.
-pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
+pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, DemoError> {
     let checked = validate::check_str("manifests/demo.yaml", MANIFEST);
     let Some(manifest) = checked.manifest.as_ref() else {
         return Err(DemoError::Manifest(validate::render_human(&checked, false)));
     };
-    let scenario = sandbox::Scenario::from_yaml("manifests/demo.sandbox.yaml", SCENARIO)?;
+    let mut scenario = sandbox::Scenario::from_yaml("manifests/demo.sandbox.yaml", SCENARIO)?;
+    let certificate = match kind {
+        DemoCredential::Certificate => {
+            // Key generation is CPU-bound: off the async workers.
+            let (pem, public) = tokio::task::spawn_blocking(throwaway_certificate)
+                .await
+                .map_err(|e| DemoError::Certificate(e.to_string()))??;
+            scenario
+                .app
+                .certificates
+                .push(sandbox::RegisteredCertificate::from_pem(public));
+            Some(pem)
+        }
+        DemoCredential::Secret | DemoCredential::Federated => None,
+    };
     // A throwaway secret known only to this process: the sandbox accepts it, verify sends it.
     let secret = SecretString::from(format!("demo-{}", uuid::Uuid::new_v4()));
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -61,7 +118,13 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
         direct: true,
         ..verify::Options::new(authority)
     };
-    let credential = crate::credential::AppCredential::from_secret(secret);
+    let credential = match demo_credential(kind, secret, certificate, &sandbox, manifest) {
+        Ok(credential) => credential,
+        Err(e) => {
+            sandbox.shutdown().await;
+            return Err(e);
+        }
+    };
     let result = verify::run(manifest, &credential, &options, &Silent).await;
     sandbox.shutdown().await;
     let report = result?;
@@ -97,4 +160,49 @@ pub async fn run(format: VerifyFormat) -> Result<String, DemoError> {
         report.exit().code()
     );
     Ok(text)
+}
+
+/// The credential `kind` as `verify` would load it from a manifest, its sources answered from
+/// memory: the certificate PEM, or the sandbox's stand-ins for GitHub's variables.
+fn demo_credential(
+    kind: DemoCredential,
+    secret: SecretString,
+    certificate: Option<SecretString>,
+    sandbox: &sandbox::Sandbox,
+    manifest: &crate::model::Manifest,
+) -> Result<crate::credential::AppCredential, DemoError> {
+    use crate::credential::{AppCredential, ExposeSecret as _, GITHUB_TOKEN_ENV, GITHUB_URL_ENV};
+    use crate::model::{CertificateSpec, Credential, FederatedSource, SecretSource, Signing};
+    let here = std::path::Path::new(".");
+    let client_id = manifest.app.client_id.as_str();
+    match (kind, certificate) {
+        (DemoCredential::Certificate, Some(pem)) => {
+            let spec = Credential::Certificate(CertificateSpec {
+                source: SecretSource::Env(DEMO_CERTIFICATE_ENV.to_owned()),
+                password: None,
+                signing: Signing::Ps256,
+            });
+            let env = move |name: &str| {
+                (name == DEMO_CERTIFICATE_ENV).then(|| pem.expose_secret().to_owned())
+            };
+            Ok(AppCredential::load(&spec, client_id, here, &env)?)
+        }
+        (DemoCredential::Federated, _) => {
+            let github = sandbox.github_actions_env().ok_or_else(|| {
+                DemoError::Manifest("the demo scenario plays no GitHub issuer".to_owned())
+            })?;
+            let env = move |name: &str| match name {
+                GITHUB_URL_ENV => Some(github.request_url.clone()),
+                GITHUB_TOKEN_ENV => Some(github.request_token.expose_secret().to_owned()),
+                _ => None,
+            };
+            Ok(AppCredential::load(
+                &Credential::Federated(FederatedSource::Github),
+                client_id,
+                here,
+                &env,
+            )?)
+        }
+        _ => Ok(AppCredential::from_secret(secret)),
+    }
 }

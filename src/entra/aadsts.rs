@@ -4,8 +4,9 @@
 //! The credential codes of certificates and workload identity federation come from reference §6
 //! (Microsoft: "Microsoft identity platform application authentication certificate credentials"
 //! and "Workload identity federation: considerations and troubleshooting"): 700027 no registered
-//! certificate matches or the signature is invalid; 700024 the assertion is outside its time
-//! window; 70021 no federated identity credential matches, which Microsoft also reports for a few
+//! certificate matches or the signature is invalid; 700023 the assertion's `aud` is not the token
+//! endpoint that was called (the certificate-credentials page requires `aud` to be exactly that
+//! endpoint's URL); 700024 the assertion is outside its time window; 70021 no federated identity credential matches, which Microsoft also reports for a few
 //! minutes right after a credential is added, while it propagates; 700211 / 700212 / 700213 no
 //! match on issuer / audience / subject; 700229 an Entra-issued token was presented as the
 //! external token. Each stops the run as `credential_rejected`, like a wrong secret.
@@ -50,6 +51,37 @@ Administrator approve it. If the tenant did consent, check the tenant id and the
 const CREDENTIAL: &str = "Fix the app's credential in the home tenant (a new client secret or \
 certificate on the app registration, and in the secret source the manifest names). This affects \
 every tenant, so no tenant was checked after it.";
+
+const ASSERTION_TIME: &str = "The assertion was outside its validity window or was already used. \
+For a certificate, check this machine's clock (consentry signs with it, valid 10 minutes from now); \
+for a federated token, it expired before it was presented: fetch a fresh one (GitHub's last about \
+5 minutes). This affects every tenant, so no tenant was checked after it.";
+
+const ASSERTION_AUDIENCE: &str = "The client assertion names another token endpoint as its \
+audience (`aud` must be exactly the URL called): if a proxy or a rewritten --authority-host sits \
+between consentry and the identity platform, point consentry at the endpoint itself. This affects \
+every tenant, so no tenant was checked after it.";
+
+const CERTIFICATE_UNKNOWN: &str = "The certificate consentry signs with is not registered on the \
+app (or has expired there): upload its public part (.cer or .pem) under the app registration's \
+Certificates & secrets and compare the thumbprint with the report's credential section, or point \
+the manifest at the registered certificate. This affects every tenant, so no tenant was checked \
+after it.";
+
+const FIC_ISSUER: &str = "No federated identity credential on the app trusts the token's issuer: \
+add one whose issuer is exactly the token's `iss` (GitHub Actions: \
+https://token.actions.githubusercontent.com). This affects every tenant, so no tenant was checked \
+after it.";
+
+const FIC_AUDIENCE: &str = "The app's federated identity credential does not list the token's \
+audience: set its audience to exactly api://AzureADTokenExchange (what consentry asks GitHub \
+for). This affects every tenant, so no tenant was checked after it.";
+
+const FIC_SUBJECT: &str = "The app's federated identity credential does not match the token's \
+subject: set its subject to exactly the token's `sub`, case-sensitive (GitHub: \
+repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:environment:NAME for a job with an \
+environment, repo:ORG/REPO:pull_request). This affects every tenant, so no tenant was checked \
+after it.";
 
 const TENANT: &str = "Check the tenant id (GUID or verified domain) in the manifest, and that the \
 manifest's `cloud` is the tenant's national cloud.";
@@ -153,34 +185,40 @@ consent again.",
         REQUEST_SHAPE,
     ),
     entry(
+        700023,
+        "The client assertion's audience is not the token endpoint that was called.",
+        Kind::CredentialRejected,
+        ASSERTION_AUDIENCE,
+    ),
+    entry(
         700024,
         "The client assertion is outside its validity window (expired or not yet valid).",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        ASSERTION_TIME,
     ),
     entry(
         700027,
         "The client assertion's signature does not match any certificate registered on the app.",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        CERTIFICATE_UNKNOWN,
     ),
     entry(
         700211,
         "No federated identity credential on the app matches the assertion's issuer.",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        FIC_ISSUER,
     ),
     entry(
         700212,
         "No federated identity credential on the app matches the assertion's audience.",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        FIC_AUDIENCE,
     ),
     entry(
         700213,
         "No federated identity credential on the app matches the assertion's subject.",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        FIC_SUBJECT,
     ),
     entry(
         700229,
@@ -236,7 +274,7 @@ federation does not accept.",
         7002137,
         "The federated assertion's audience does not match the app's federated credential.",
         Kind::CredentialRejected,
-        CREDENTIAL,
+        FIC_AUDIENCE,
     ),
     entry(
         7002138,
@@ -379,8 +417,8 @@ mod tests {
             );
         }
         for code in [
-            7000215, 7000222, 700027, 700024, 7000218, 70021, 700211, 700212, 700213, 700229,
-            7002137, 7002138,
+            7000215, 7000222, 700027, 700023, 700024, 7000218, 70021, 700211, 700212, 700213,
+            700229, 7002137, 7002138,
         ] {
             assert_eq!(
                 lookup_number(code).map(|e| e.disposition),
