@@ -174,7 +174,8 @@ fn demo_credential(
     use crate::credential::{AppCredential, ExposeSecret as _, GITHUB_TOKEN_ENV, GITHUB_URL_ENV};
     use crate::model::{CertificateSpec, Credential, FederatedSource, SecretSource, Signing};
     let here = std::path::Path::new(".");
-    let client_id = manifest.app.client_id.as_str();
+    let client_id = manifest.app.client_id.to_string();
+    let client_id = client_id.as_str();
     match (kind, certificate) {
         (DemoCredential::Certificate, Some(pem)) => {
             let spec = Credential::Certificate(CertificateSpec {
