@@ -377,6 +377,16 @@ pub struct VerifyArgs {
     /// is still written, tenants not yet answered marked `not_checked`.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Check the partner's app registration first (as `consentry app check`, same sources and
+    /// flags): the report gains an `app_registration` section, and a tenant missing a role the
+    /// registration does not request is told to run `consentry app apply` first.
+    #[arg(long)]
+    pub app: bool,
+    #[command(flatten)]
+    pub app_source: RegistrationSource,
+    /// With --app: secrets and certificates ending within this window are warnings.
+    #[arg(long, default_value = "30d", value_parser = parse_window, requires = "app")]
+    pub expiry_warning: chrono::Duration,
 }
 
 /// `consentry token`.
@@ -1018,6 +1028,32 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
     }
 }
 
+/// `verify --app`: the registration checked as `app check` does, as the report's section.
+fn verify_app_registration(
+    args: &VerifyArgs,
+    manifest: &Manifest,
+) -> Result<verify::report::AppRegistration, Exit> {
+    let expected = app::Expected::from_manifest(manifest);
+    let options = app::CheckOptions {
+        now: chrono::Utc::now(),
+        expiry_warning: args.expiry_warning,
+    };
+    match read_registration(&args.app_source, manifest, &args.manifest.manifest) {
+        Ok(read) => {
+            let ids = read
+                .ids
+                .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));
+            let findings = app::check(&read.registration, &expected, &ids, &options);
+            Ok(verify::report::AppRegistration::new(read.source, &findings))
+        }
+        Err(ReadFailure::NotFound { home, source }) => Ok(verify::report::AppRegistration::new(
+            source,
+            &[app::check::not_found(&manifest.app.client_id, &home)],
+        )),
+        Err(ReadFailure::Exit(exit)) => Err(exit),
+    }
+}
+
 fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let manifest_path = args.manifest.manifest.as_path();
     let output = args.output.as_deref().unwrap_or(Path::new("-"));
@@ -1038,6 +1074,14 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Err(exit) = check_outputs(&outputs, &inputs) {
         return exit;
     }
+    let registration = if args.app {
+        match verify_app_registration(args, &manifest) {
+            Ok(section) => Some(section),
+            Err(exit) => return exit,
+        }
+    } else {
+        None
+    };
     let (authority, credential, signals) =
         match online_setup(manifest_path, &manifest, &args.authority) {
             Ok(setup) => setup,
@@ -1046,13 +1090,16 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let options = verify_options(args, authority);
     let bar = Bar::new(quiet);
     let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
-    let report = match signals.runtime.block_on(run) {
+    let mut report = match signals.runtime.block_on(run) {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
         // not happen.
         Err(e @ verify::VerifyError::Client(_)) => return fail(Exit::Undetermined, e),
         Err(e) => return fail(Exit::Usage, e),
     };
+    if let Some(section) = registration {
+        report.set_app_registration(section);
+    }
     let exit = write_verify_outputs(&report, args.format, output, args.report.as_deref());
     signals.conclude(
         exit,

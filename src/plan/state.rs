@@ -125,6 +125,7 @@ mod tests {
             credential: None,
             signatures: None,
             summary: Summary::default(),
+            app_registration: None,
             tenants: Vec::new(),
         }
     }
