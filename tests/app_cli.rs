@@ -329,3 +329,28 @@ fn the_graph_token_never_reaches_any_output_at_any_log_level() {
     }
     // Online runs against the sandbox's Graph: tests/app_online.rs.
 }
+
+#[test]
+fn the_demo_shows_the_registration_check_with_the_missing_role_and_the_expiring_secret() {
+    let out = consentry(&["demo"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let check = stdout
+        .split("$ consentry plan")
+        .next()
+        .expect("the check comes before the plan");
+    assert!(
+        check.contains("$ consentry app check manifests/demo.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        check.contains("error[role-not-requested] defender-for-endpoint Vulnerability.Read.All"),
+        "{check}"
+    );
+    assert!(check.contains("warning[secret-expiring]"), "{check}");
+    assert!(check.contains("(in 12 day(s))"), "{check}");
+    assert!(
+        check.contains("1 error(s), 1 warning(s), 0 info"),
+        "{check}"
+    );
+}
