@@ -76,6 +76,10 @@ fn right_application() -> Value {
 }
 
 async fn start(application: &Value) -> Sandbox {
+    start_with(application, "").await
+}
+
+async fn start_with(application: &Value, throttle: &str) -> Sandbox {
     let text = format!(
         r#"
 app: {{ client_id: {CLIENT_ID} }}
@@ -87,6 +91,7 @@ tenants:
 graph:
   read_tokens: ["{READ}"]
   write_tokens: ["{WRITE}"]
+  {throttle}
   application: {application}
   service_principals:
     {M365D}:
@@ -591,4 +596,33 @@ async fn the_graph_token_never_reaches_any_output_online_at_any_log_level() {
             "{list:?}:\n{all}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_throttling_is_retried_after_what_retry_after_asks() {
+    let sandbox = start_with(
+        &right_application(),
+        "throttle: { times: 2, retry_after: 1 }",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest(dir.path(), CLIENT_ID);
+    let started = std::time::Instant::now();
+    let (code, report, stderr) = check_json(&sandbox, &manifest).await;
+    assert_eq!(code, 0, "{report}\n{stderr}");
+    let log = sandbox.request_log();
+    let throttled: Vec<_> = log.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(throttled.len(), 2, "{log:#?}");
+    // Two waits of at least the asked second each (the shared retry loop honours Retry-After).
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // A fresh client-request-id per attempt.
+    let ids: std::collections::BTreeSet<&String> = log
+        .iter()
+        .filter_map(|r| r.headers.get("client-request-id"))
+        .collect();
+    assert_eq!(ids.len(), log.len(), "{log:#?}");
 }
