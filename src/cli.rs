@@ -381,6 +381,16 @@ pub struct VerifyArgs {
     /// is still written, tenants not yet answered marked `not_checked`.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Check the partner's app registration first (as `consentry app check`, same sources and
+    /// flags): the report gains an `app_registration` section, and a tenant missing a role the
+    /// registration does not request is told to run `consentry app apply` first.
+    #[arg(long)]
+    pub app: bool,
+    #[command(flatten)]
+    pub app_source: RegistrationSource,
+    /// With --app: secrets and certificates ending within this window are warnings.
+    #[arg(long, default_value = "30d", value_parser = parse_window, requires = "app")]
+    pub expiry_warning: chrono::Duration,
 }
 
 /// `consentry token`.
@@ -1038,6 +1048,35 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
     }
 }
 
+/// `verify --app`: the registration checked as `app check` does, as the report's section.
+fn verify_app_registration(
+    args: &VerifyArgs,
+    manifest: &Manifest,
+) -> Result<verify::report::AppRegistration, Exit> {
+    let expected = app::Expected::from_manifest(manifest);
+    let options = app::CheckOptions {
+        now: chrono::Utc::now(),
+        expiry_warning: args.expiry_warning,
+    };
+    match read_registration(&args.app_source, manifest, &args.manifest.manifest) {
+        Ok(read) => {
+            let ids = read
+                .ids
+                .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));
+            let findings = app::check(&read.registration, &expected, &ids, &options);
+            Ok(verify::report::AppRegistration::new(read.source, &findings))
+        }
+        Err(ReadFailure::NotFound { home, source }) => Ok(verify::report::AppRegistration::new(
+            source,
+            &[app::check::not_found(
+                &manifest.app.client_id.to_string(),
+                &home,
+            )],
+        )),
+        Err(ReadFailure::Exit(exit)) => Err(exit),
+    }
+}
+
 fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let manifest_path = args.manifest.manifest.as_path();
     let output = args.output.as_deref().unwrap_or(Path::new("-"));
@@ -1058,6 +1097,14 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Err(exit) = check_outputs(&outputs, &inputs) {
         return exit;
     }
+    let registration = if args.app {
+        match verify_app_registration(args, &manifest) {
+            Ok(section) => Some(section),
+            Err(exit) => return exit,
+        }
+    } else {
+        None
+    };
     let (authority, credential, signals) =
         match online_setup(manifest_path, &manifest, &args.authority) {
             Ok(setup) => setup,
@@ -1070,13 +1117,16 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     };
     let bar = Bar::new(quiet);
     let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
-    let report = match signals.runtime.block_on(run) {
+    let mut report = match signals.runtime.block_on(run) {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
         // not happen.
         Err(e @ verify::VerifyError::Client(_)) => return fail(Exit::Undetermined, e),
         Err(e) => return fail(Exit::Usage, e),
     };
+    if let Some(section) = registration {
+        report.set_app_registration(section);
+    }
     let exit = write_verify_outputs(&report, args.format, output, args.report.as_deref());
     signals.conclude(
         exit,
@@ -1364,49 +1414,107 @@ fn run_demo(args: &DemoArgs) -> Exit {
     }
 }
 
-/// Reads the registration for `app check` / `app apply`: from `--from`, or (not built yet) from
-/// Graph in the home tenant. Every failure here is a usage error: nothing was sent.
+/// A registration read for `app check` / `app apply`.
+struct ReadRegistration {
+    registration: app::Registration,
+    /// `file <path>` or `graph <home tenant>`.
+    source: String,
+    /// Role ids learned from the resource service principals (online only).
+    ids: Option<app::RoleIds>,
+    /// The runtime and client, kept for `apply`'s PATCH (online only).
+    online: Option<(tokio::runtime::Runtime, graph::client::GraphClient)>,
+}
+
+/// Why no registration was read.
+enum ReadFailure {
+    /// Reported already; exit with this.
+    Exit(Exit),
+    /// Graph has no such application in the home tenant (a finding, not a failure).
+    NotFound {
+        /// The home tenant.
+        home: String,
+        /// Where it was looked for.
+        source: String,
+    },
+}
+
+/// Reads the registration for `app check` / `app apply` (and `verify --app`): from `--from`, or
+/// from Graph in the home tenant. Failures before a request are usage errors (nothing was sent);
+/// Graph refusing (401/403) or unreachable is undetermined (exit 3) with Graph's code, message and
+/// request ids.
 fn read_registration(
     source: &RegistrationSource,
     manifest: &Manifest,
     manifest_path: &Path,
-) -> Result<(app::Registration, String), Exit> {
+) -> Result<ReadRegistration, ReadFailure> {
     if let Some(path) = &source.from {
         return app::read_export(path)
-            .map(|r| (r, format!("file {}", path.display())))
-            .map_err(|e| fail(Exit::Usage, e));
+            .map(|registration| ReadRegistration {
+                registration,
+                source: format!("file {}", path.display()),
+                ids: None,
+                online: None,
+            })
+            .map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)));
     }
     let Some(home) = &manifest.app.home_tenant else {
-        return Err(fail(
+        return Err(ReadFailure::Exit(fail(
             Exit::Usage,
             format!(
                 "{} has no app.home_tenant: reading the registration from Microsoft Graph needs the tenant it is registered in (set app.home_tenant to its GUID or a verified domain), or pass --from FILE with the output of `az ad app show --id {}`",
                 manifest_path.display(),
                 manifest.app.client_id
             ),
-        ));
+        )));
     };
     // Everything that can be refused before a request is refused first, in the order a user
     // fixes it: where to send, then what to send with.
-    if let Some(host) = &source.graph_host {
-        crate::cloud::authority_host(Some(host), manifest.cloud).map_err(
+    let host = match &source.graph_host {
+        Some(host) => crate::cloud::authority_host(Some(host), manifest.cloud).map_err(
             |crate::cloud::AuthorityError { input, reason }| {
-                fail(Exit::Usage, format!("--graph-host `{input}`: {reason}"))
+                ReadFailure::Exit(fail(
+                    Exit::Usage,
+                    format!("--graph-host `{input}`: {reason}"),
+                ))
             },
-        )?;
-    }
+        )?,
+        None => url::Url::parse(graph::host(manifest.cloud))
+            .map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?,
+    };
     let token = match source.graph_auth {
         GraphAuth::Env => graph::token::from_env(|name| std::env::var(name).ok()),
         GraphAuth::Az => graph::token::from_azure_cli(Path::new("az"), graph::token::AZ_TIMEOUT),
     };
-    let _token = token.map_err(|e| fail(Exit::Usage, e))?;
-    Err(fail(
-        Exit::Usage,
-        format!(
-            "this build cannot read the registration from Microsoft Graph (home tenant {home}) yet: nothing was sent; export it with `az ad app show --id {} > app.json` and pass --from app.json",
-            manifest.app.client_id
-        ),
-    ))
+    let token = token.map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?;
+    let client = graph::client::GraphClient::new(&host, token, crate::http::RetryPolicy::default())
+        .map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?;
+    let runtime = runtime().map_err(ReadFailure::Exit)?;
+    let expected = app::Expected::from_manifest(manifest);
+    let read = runtime.block_on(graph::read_online(
+        &client,
+        &manifest.app.client_id.to_string(),
+        expected.resource_app_ids(),
+    ));
+    let source = format!("graph {home}");
+    match read {
+        Ok((registration, ids)) => Ok(ReadRegistration {
+            registration,
+            source,
+            ids: Some(ids),
+            online: Some((runtime, client)),
+        }),
+        Err(e) if e.is_not_found() => Err(ReadFailure::NotFound {
+            home: home.to_string(),
+            source,
+        }),
+        Err(e) => Err(ReadFailure::Exit(fail(
+            Exit::Undetermined,
+            format!(
+                "cannot read the app registration from Microsoft Graph (home tenant {home}): {}",
+                e.explain(false)
+            ),
+        ))),
+    }
 }
 
 fn app_subject(manifest: &Manifest, source: String) -> app::Subject {
@@ -1421,19 +1529,26 @@ fn run_app_check(args: &AppCheckArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
-    let (registration, source) =
-        match read_registration(&args.source, &manifest, &args.manifest.manifest) {
-            Ok(read) => read,
-            Err(exit) => return exit,
-        };
+    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+        Ok(read) => read,
+        Err(ReadFailure::Exit(exit)) => return exit,
+        Err(ReadFailure::NotFound { home, source }) => {
+            let finding = app::check::not_found(&manifest.app.client_id.to_string(), &home);
+            let report = app::CheckReport::new(app_subject(&manifest, source), vec![finding]);
+            let written = emit(None, &report::render_app_check(&report, args.format));
+            return report.exit(args.fail_on_warning).max(written);
+        }
+    };
     let expected = app::Expected::from_manifest(&manifest);
-    let ids = app::offline_ids(manifest.cloud, &expected, &registration);
+    let ids = read
+        .ids
+        .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));
     let options = app::CheckOptions {
         now: chrono::Utc::now(),
         expiry_warning: args.expiry_warning,
     };
-    let findings = app::check(&registration, &expected, &ids, &options);
-    let report = app::CheckReport::new(app_subject(&manifest, source), findings);
+    let findings = app::check(&read.registration, &expected, &ids, &options);
+    let report = app::CheckReport::new(app_subject(&manifest, read.source), findings);
     let written = emit(None, &report::render_app_check(&report, args.format));
     report.exit(args.fail_on_warning).max(written)
 }
@@ -1468,13 +1583,21 @@ fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
             "--from reads an export, which cannot be written back: add --dry-run to see the difference, or drop --from to apply it through Microsoft Graph",
         );
     }
-    let (registration, source) =
-        match read_registration(&args.source, &manifest, &args.manifest.manifest) {
-            Ok(read) => read,
-            Err(exit) => return exit,
-        };
+    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+        Ok(read) => read,
+        Err(ReadFailure::Exit(exit)) => return exit,
+        Err(ReadFailure::NotFound { home, .. }) => {
+            let finding = app::check::not_found(&manifest.app.client_id.to_string(), &home);
+            return fail(
+                Exit::Findings,
+                format!("{}: {}", finding.message, finding.fix),
+            );
+        }
+    };
     let expected = app::Expected::from_manifest(&manifest);
-    let ids = app::offline_ids(manifest.cloud, &expected, &registration);
+    let ids = read
+        .ids
+        .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));
     let desired = match app::desired(&expected, &ids) {
         Ok(desired) => desired,
         Err(unresolved) => {
@@ -1485,7 +1608,7 @@ fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
         }
     };
     let diff = app::diff(
-        &registration.required_resource_access,
+        &read.registration.required_resource_access,
         &desired,
         &expected,
         &ids,
@@ -1493,11 +1616,112 @@ fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
     );
     let report = app::ApplyReport {
         schema_version: app::SCHEMA_VERSION,
-        app: app_subject(&manifest, source),
+        app: app_subject(&manifest, read.source),
         dry_run: args.dry_run,
         diff,
     };
-    emit(None, &report::render_app_apply(&report, args.format))
+    // The difference first, always: what is about to change is on screen before anything does.
+    let shown = emit(None, &report::render_app_apply(&report, args.format));
+    if shown != Exit::Success || args.dry_run || report.diff.is_empty() {
+        return shown;
+    }
+    let Some((runtime, client)) = read.online else {
+        return fail(
+            Exit::Usage,
+            "nothing was written: the registration was not read from Graph",
+        );
+    };
+    let Some(object_id) = read.registration.id.as_deref() else {
+        return fail(
+            Exit::Undetermined,
+            "nothing was written: Graph's answer carried no object id to PATCH",
+        );
+    };
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return fail(
+                Exit::Usage,
+                "nothing was written: not on a terminal, so pass --yes to apply the change shown above",
+            );
+        }
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "Apply this change to the app registration? Type `yes` to continue: "
+            );
+            let _ = err.flush();
+        }
+        let mut answer = String::new();
+        // Bounded: one short line is all that is wanted.
+        let read_answer = std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin().lock(), 64),
+            &mut answer,
+        );
+        let answer = answer.lines().next().unwrap_or_default().trim().to_owned();
+        if read_answer.is_err() && answer.is_empty() || !answer.eq_ignore_ascii_case("yes") {
+            return fail(Exit::Usage, "nothing was written: not confirmed");
+        }
+    }
+    let written = runtime.block_on(
+        client.set_required_resource_access(object_id, &report.diff.required_resource_access),
+    );
+    if let Err(e) = written {
+        return fail(
+            Exit::Undetermined,
+            format!("the app registration was not changed: {}", e.explain(true)),
+        );
+    }
+    say(&format!(
+        "Changed the app registration: {} permission(s) added, {} removed.",
+        report.diff.add.len(),
+        report.diff.remove.len()
+    ));
+    for line in reconsent_lines(&manifest, &report.diff) {
+        say(&line);
+    }
+    Exit::Success
+}
+
+/// After `apply` added roles: which tenants must consent again for them to reach their tokens,
+/// with `plan`'s consent link for each (admin consent grants what was requested at the time).
+fn reconsent_lines(manifest: &Manifest, diff: &app::Diff) -> Vec<String> {
+    let planned = plan::plan(manifest, &plan::Options::default());
+    let mut lines = Vec::new();
+    for (tenant, planned) in manifest.tenants.iter().zip(&planned.tenants) {
+        let added: Vec<String> = diff
+            .add
+            .iter()
+            .filter_map(|c| {
+                let role = c.role.as_deref()?;
+                tenant
+                    .required
+                    .get(&c.api)
+                    .is_some_and(|roles| roles.contains(role))
+                    .then(|| format!("{} {role}", c.api))
+            })
+            .collect();
+        if added.is_empty() {
+            continue;
+        }
+        lines.push(format!(
+            "  {} ({}): {} {}",
+            crate::sanitize::one_line(&tenant.name),
+            tenant.id,
+            plan::Action::Reconsent,
+            added.join(", ")
+        ));
+        if let Some(url) = &planned.consent_url {
+            lines.push(format!("    {url}"));
+        }
+    }
+    if !lines.is_empty() {
+        lines.insert(
+            0,
+            "These tenants must consent again for the added roles to reach their tokens:".into(),
+        );
+    }
+    lines
 }
 
 fn run_init(args: &InitArgs) -> Exit {

@@ -20,6 +20,10 @@ use crate::{plan, sandbox, validate, verify};
 
 /// The demo manifest, as users can copy it.
 pub const MANIFEST: &str = include_str!("../manifests/demo.yaml");
+/// The demo partner's app registration, as `az ad app show --id …` prints it: it lacks
+/// Vulnerability.Read.All (which Tailspin Toys' override needs) and its secret's end date is set
+/// to 12 days from the run, so the demo shows `consentry app check` finding both.
+pub const REGISTRATION: &str = include_str!("../manifests/demo.app.json");
 /// The sandbox scenario that plays the demo's customer tenants.
 pub const SCENARIO: &str = include_str!("../manifests/demo.sandbox.yaml");
 
@@ -144,6 +148,14 @@ pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, D
         manifest.tenants.len(),
         manifest.app.name
     );
+    if let Some(check) = registration_check(manifest) {
+        let _ = writeln!(
+            text,
+            "$ consentry app check manifests/demo.yaml --from manifests/demo.app.json\n"
+        );
+        text.push_str(&check);
+        text.push('\n');
+    }
     let _ = writeln!(text, "$ consentry plan manifests/demo.yaml\n");
     text.push_str(&report::render_plan(&plan, PlanFormat::Table));
     let _ = writeln!(
@@ -206,4 +218,30 @@ fn demo_credential(
         }
         _ => Ok(AppCredential::from_secret(secret)),
     }
+}
+
+/// The registration check on [`REGISTRATION`], its secret ending 12 days from now.
+fn registration_check(manifest: &crate::model::Manifest) -> Option<String> {
+    let now = chrono::Utc::now();
+    let mut registration =
+        crate::app::registration::parse("manifests/demo.app.json", REGISTRATION.as_bytes()).ok()?;
+    for secret in &mut registration.password_credentials {
+        secret.end_date_time = Some(now + chrono::Duration::days(12));
+    }
+    let expected = crate::app::Expected::from_manifest(manifest);
+    let ids = crate::app::offline_ids(manifest.cloud, &expected, &registration);
+    let options = crate::app::CheckOptions {
+        now,
+        expiry_warning: chrono::Duration::days(30),
+    };
+    let findings = crate::app::check(&registration, &expected, &ids, &options);
+    let report = crate::app::CheckReport::new(
+        crate::app::Subject {
+            name: manifest.app.name.clone(),
+            client_id: manifest.app.client_id.to_string(),
+            source: "file manifests/demo.app.json".into(),
+        },
+        findings,
+    );
+    Some(report::render_app_check(&report, report::AppFormat::Table))
 }

@@ -289,6 +289,11 @@ fn every_finding_appears_exactly_when_it_should() {
     );
     seen.insert("role-not-on-resource");
 
+    // Graph's 404 for the application is its own finding (online, tests/app_online.rs too).
+    let missing = app::check::not_found("5b0e7c3a-9d14-4f62-8a37-c1e2f4d6b890", "home.example");
+    assert_eq!(missing.severity, app::Severity::Error);
+    seen.insert(missing.code.as_str());
+
     // Every code is covered above.
     let all: BTreeSet<&str> = app::FindingCode::ALL.iter().map(|c| c.as_str()).collect();
     let uncovered: Vec<_> = all.difference(&seen).collect();

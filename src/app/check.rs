@@ -42,6 +42,8 @@ macro_rules! codes {
 codes! {
     /// The registration checked is not the manifest's app.
     AppIdMismatch => "app-id-mismatch",
+    /// Graph has no application with the manifest's client id in the home tenant.
+    AppNotFound => "app-not-found",
     /// `signInAudience` is not multi-tenant.
     NotMultiTenant => "not-multi-tenant",
     /// The manifest's redirect URI is not a web redirect URI of the app.
@@ -237,6 +239,21 @@ pub fn resource_label(expected: &Expected, resource_app_id: &str) -> String {
         .iter()
         .find(|a| a.app_id.eq_ignore_ascii_case(resource_app_id))
         .map_or_else(|| resource_app_id.to_owned(), |a| a.alias.to_owned())
+}
+
+/// The one finding when the home tenant has no application with the manifest's client id.
+pub fn not_found(client_id: &str, home_tenant: &str) -> Finding {
+    Finding {
+        code: FindingCode::AppNotFound,
+        severity: Severity::Error,
+        subject: client_id.to_owned(),
+        message: format!(
+            "no application with client id {client_id} in the home tenant {home_tenant}"
+        ),
+        breaks: "nothing can be checked, and no customer can consent to an app that does not exist"
+            .into(),
+        fix: "check app.client_id and app.home_tenant (the tenant the app is registered in)".into(),
+    }
 }
 
 /// Checks a registration against the manifest's expectation. Findings are sorted (severity, code,

@@ -15,11 +15,14 @@
 //! - Reading an application needs Application.Read.All or ownership of the app; changing it needs
 //!   Application.ReadWrite.All, or Application.ReadWrite.OwnedBy for an owner.
 
+pub mod client;
 pub mod token;
 
 use serde::Deserialize;
 
+use crate::app::{Registration, RoleIds};
 use crate::cloud::Cloud;
+use client::{GraphClient, GraphFailure};
 
 /// The biggest Graph error body read: a real one is under 1 KiB.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -141,6 +144,39 @@ impl GraphError {
             (GraphErrorKind::Other, _) => "Graph refused the request",
         }
     }
+}
+
+/// Reads the registration with appId `app_id` online, and the role ids of every resource it or
+/// `wanted` names, by value from each resource service principal's `appRoles` (ids differ per
+/// cloud, reference §1). A resource without a service principal in the home tenant is recorded as
+/// unresolved, not a failure: the check then says so for that resource only.
+pub async fn read_online<'a>(
+    client: &GraphClient,
+    app_id: &str,
+    wanted: impl IntoIterator<Item = &'a str>,
+) -> Result<(Registration, RoleIds), GraphFailure> {
+    let registration = client.application(app_id).await?;
+    let mut resources: Vec<String> = wanted.into_iter().map(str::to_ascii_lowercase).collect();
+    resources.extend(
+        registration
+            .required_resource_access
+            .iter()
+            .map(|r| r.resource_app_id.to_ascii_lowercase()),
+    );
+    resources.sort();
+    resources.dedup();
+    let mut ids = RoleIds::default();
+    for resource in &resources {
+        match client.service_principal_roles(resource).await {
+            Ok(roles) => ids.add_service_principal(resource, &roles),
+            Err(e) if e.is_not_found() => ids.mark_unresolved(
+                resource,
+                "the resource has no service principal in the home tenant, so its role ids are unknown",
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((registration, ids))
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// The app registration does not request a role the tenant lacks: no consent can grant it
+    /// until `consentry app apply` adds it; then the tenant re-consents.
+    BlockedByApp,
     /// The tenant's admin must grant admin consent (first time, or to a new app).
     Consent,
     /// Consented before, but the app now needs roles the tenant has not granted: consent again.
@@ -52,7 +55,8 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order summaries list them.
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
+        Action::BlockedByApp,
         Action::Consent,
         Action::Reconsent,
         Action::Offboard,
@@ -63,6 +67,7 @@ impl Action {
     /// The snake_case name used in plans.
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::BlockedByApp => "blocked_by_app",
             Action::Consent => "consent",
             Action::Reconsent => "reconsent",
             Action::Offboard => "offboard",
@@ -99,6 +104,10 @@ pub struct Plan {
 /// How many tenants take each action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PlanSummary {
+    /// Tenants waiting for the app registration to request a role (`consentry app apply`).
+    /// Written only when some are, so plans without `verify --app` keep their shape.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked_by_app: usize,
     /// Tenants that must consent.
     pub consent: usize,
     /// Tenants that must consent again.
@@ -120,10 +129,15 @@ impl Plan {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl PlanSummary {
     /// The count for one action.
     pub fn count(&self, action: Action) -> usize {
         match action {
+            Action::BlockedByApp => self.blocked_by_app,
             Action::Consent => self.consent,
             Action::Reconsent => self.reconsent,
             Action::Offboard => self.offboard,
@@ -134,6 +148,7 @@ impl PlanSummary {
 
     fn add(&mut self, action: Action) {
         let slot = match action {
+            Action::BlockedByApp => &mut self.blocked_by_app,
             Action::Consent => &mut self.consent,
             Action::Reconsent => &mut self.reconsent,
             Action::Offboard => &mut self.offboard,
@@ -236,7 +251,10 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
             )
         } else if let (Some(report), Some(matches)) = (options.state, &state_matches) {
             match matches[i] {
-                Some(m) => from_state(tenant, &report.tenants[m.index], m.by_name),
+                Some(m) => blocked_by_app(
+                    from_state(tenant, &report.tenants[m.index], m.by_name),
+                    report,
+                ),
                 None => Decision::plain(
                     Action::Consent,
                     format!(
@@ -551,6 +569,39 @@ fn from_state(tenant: &Tenant, seen: &TenantReport, by_name: bool) -> Decision {
         said.join(", and ")
     );
     Decision::reconsent(new, missing, reason)
+}
+
+/// A re-consent that cannot succeed: the roles the tenant lacks include one the app registration
+/// does not request (the report's `app_registration`, from `verify --app`), so the registration
+/// must be fixed first (reference §8).
+fn blocked_by_app(decision: Decision, report: &Report) -> Decision {
+    let Some(section) = &report.app_registration else {
+        return decision;
+    };
+    if decision.action != Action::Reconsent {
+        return decision;
+    }
+    let lacking = decision
+        .new_roles
+        .iter()
+        .chain(decision.missing_roles.iter())
+        .flatten()
+        .flat_map(|(api, roles)| roles.iter().map(move |r| (api, r)));
+    let blocked: Vec<String> = lacking
+        .filter(|(api, role)| section.blocks(api, role))
+        .map(|(api, role)| format!("{api} {role}"))
+        .collect();
+    if blocked.is_empty() {
+        return decision;
+    }
+    Decision {
+        action: Action::BlockedByApp,
+        reason: format!(
+            "The app registration does not request {}: run `consentry app apply`, then send the consent link again.",
+            blocked.join(", ")
+        ),
+        ..decision
+    }
 }
 
 fn id_changed(old_id: &str, tenant: &Tenant) -> Decision {

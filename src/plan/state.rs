@@ -122,6 +122,7 @@ mod tests {
             credential: None,
             signatures: None,
             summary: Summary::default(),
+            app_registration: None,
             tenants: Vec::new(),
         }
     }

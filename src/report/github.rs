@@ -104,6 +104,13 @@ impl Render<Report> for Github {
 impl Render<Plan> for Github {
     fn render(&self, plan: &Plan) -> String {
         let mut out = String::new();
+        if plan.summary.blocked_by_app > 0 {
+            let _ = writeln!(
+                out,
+                "::error title=app registration::{}",
+                escape_data(&super::registration_fix(plan.summary.blocked_by_app))
+            );
+        }
         for tenant in &plan.tenants {
             if tenant.action == Action::None && tenant.withheld_roles.is_none() {
                 continue;

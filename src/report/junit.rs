@@ -52,6 +52,31 @@ impl Render<Report> for Junit {
         ] {
             suite.add_property(Property::new(name, xml_safe(value)));
         }
+        // `verify --app`: one case per registration finding; errors fail, warnings pass with the
+        // warning in the case's output (JUnit has no warning status).
+        if let Some(section) = &report.app_registration {
+            for f in &section.findings {
+                let name = format!("{}: {} {}", f.severity, f.code, f.subject);
+                let text = format!(
+                    "{}: {} (breaks: {}; fix: {})",
+                    f.severity, f.message, f.breaks, f.fix
+                );
+                let status = if f.severity == "error" {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status
+                        .set_message(xml_safe(&f.message))
+                        .set_type(xml_safe(&f.code))
+                        .set_description(xml_safe(&text));
+                    status
+                } else {
+                    TestCaseStatus::success()
+                };
+                let mut test_case = TestCase::new(xml_safe(&name), status);
+                test_case.set_classname("app registration");
+                test_case.set_system_out(xml_safe(&text));
+                suite.add_test_case(test_case);
+            }
+        }
         for case in cases {
             let status = match case.failure {
                 None => TestCaseStatus::success(),

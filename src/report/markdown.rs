@@ -21,6 +21,9 @@ impl Render<Plan> for Markdown {
             markdown_escape(&plan.app.name)
         );
         let s = &plan.summary;
+        if s.blocked_by_app > 0 {
+            let _ = writeln!(out, "**{}**\n", super::registration_fix(s.blocked_by_app));
+        }
         let _ = writeln!(
             out,
             "{} to consent, {} to re-consent, {} to offboard, {} to investigate; nothing to do \
@@ -103,7 +106,7 @@ fn checklist_line(tenant: &PlannedTenant) -> String {
                 ));
             }
         }
-        Action::Offboard | Action::Investigate | Action::None => {
+        Action::BlockedByApp | Action::Offboard | Action::Investigate | Action::None => {
             parts.push(tenant.action.to_string());
             parts.push(markdown_escape(&tenant.reason));
         }

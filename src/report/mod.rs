@@ -73,13 +73,77 @@ pub fn render_plan(plan: &Plan, format: PlanFormat) -> String {
 
 /// Renders a verify report.
 pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
-    match format {
+    let body = match format {
         VerifyFormat::Table => Table.render(report),
         VerifyFormat::Markdown => Markdown.render(report),
         VerifyFormat::Json => Json.render(report),
         VerifyFormat::Junit => Junit.render(report),
         VerifyFormat::Github => Github.render(report),
+    };
+    // `verify --app`: the registration comes first, as it was checked first. JSON and JUnit carry
+    // it inside their own structure.
+    match (format, &report.app_registration) {
+        (VerifyFormat::Table | VerifyFormat::Markdown | VerifyFormat::Github, Some(section)) => {
+            format!("{}{body}", registration_lines(section, format))
+        }
+        _ => body,
     }
+}
+
+/// The line a plan leads with when tenants are blocked by the app registration.
+fn registration_fix(blocked: usize) -> String {
+    format!(
+        "Fix the app registration first: it does not request roles {blocked} {} lack{}. Run `consentry app apply`, then send {} consent link{} again.",
+        if blocked == 1 { "tenant" } else { "tenants" },
+        if blocked == 1 { "s" } else { "" },
+        if blocked == 1 { "its" } else { "their" },
+        if blocked == 1 { "" } else { "s" },
+    )
+}
+
+/// The registration findings of `verify --app`, one per line, in the format's own way of saying
+/// error / warning / info.
+fn registration_lines(
+    section: &crate::verify::report::AppRegistration,
+    format: VerifyFormat,
+) -> String {
+    let mut out = String::new();
+    for f in &section.findings {
+        let line = match format {
+            VerifyFormat::Github => {
+                let kind = match f.severity.as_str() {
+                    "error" => "error",
+                    "warning" => "warning",
+                    _ => "notice",
+                };
+                format!(
+                    "::{kind} title={}::{}\n",
+                    escape_property(&format!("app registration: {}", f.code)),
+                    escape_data(&format!("{} ({}; fix: {})", f.message, f.breaks, f.fix))
+                )
+            }
+            VerifyFormat::Markdown => format!(
+                "> **{}** (app registration, `{}`): {} Fix: {}\n",
+                f.severity,
+                f.code,
+                markdown_escape(&f.message),
+                markdown_escape(&f.fix)
+            ),
+            _ => format!(
+                "{}: app registration: {} [{}]; fix: {}\n",
+                f.severity,
+                crate::sanitize::one_line(&f.message),
+                f.code,
+                crate::sanitize::one_line(&f.fix)
+            ),
+        };
+        out.push_str(&line);
+    }
+    if section.findings.is_empty() {
+        out.push_str("app registration: matches the manifest\n");
+    }
+    out.push('\n');
+    out
 }
 
 /// Lists the catalog (`consentry roles`), or one API of it: alias, display name, app id, resource

@@ -18,6 +18,16 @@ pub struct Table;
 
 impl Render<Plan> for Table {
     fn render(&self, plan: &Plan) -> String {
+        // The registration fix leads: until it is made, no consent link can succeed for the
+        // tenants it blocks.
+        let lead = if plan.summary.blocked_by_app > 0 {
+            format!(
+                "{}\n\n",
+                super::registration_fix(plan.summary.blocked_by_app)
+            )
+        } else {
+            String::new()
+        };
         let mut builder = Builder::new();
         builder.push_record(["Tenant", "Id", "Action", "Roles"]);
         for tenant in &plan.tenants {
@@ -30,7 +40,8 @@ impl Render<Plan> for Table {
         }
         let mut table = builder.build();
         table.with(Style::sharp());
-        let mut out = table.to_string();
+        let mut out = lead;
+        out.push_str(&table.to_string());
         out.push('\n');
 
         // Links are ~190 characters: in a column they would make the table wider than any

@@ -450,20 +450,27 @@ pub fn assess(
         credential: None,
         signatures: None,
         summary: summary(&tenants),
+        app_registration: None,
         tenants,
     }
 }
 
 impl Report {
     /// The exit code this report means: 3 when any tenant is undetermined, 1 for any other
-    /// finding (including extra roles under `--fail-on-extra`), 0 when every tenant is ok.
+    /// finding (including extra roles under `--fail-on-extra`, and `verify --app`'s registration
+    /// errors), 0 when every tenant is ok.
     pub fn exit(&self) -> Exit {
         if self.tenants.iter().any(|t| t.status.is_undetermined()) {
             Exit::Undetermined
-        } else if self.tenants.iter().any(|t| {
-            t.status != Status::Ok
-                || (self.fail_on_extra && t.apis.iter().any(|a| !a.extra.is_empty()))
-        }) {
+        } else if self
+            .app_registration
+            .as_ref()
+            .is_some_and(|a| a.with_severity("error").next().is_some())
+            || self.tenants.iter().any(|t| {
+                t.status != Status::Ok
+                    || (self.fail_on_extra && t.apis.iter().any(|a| !a.extra.is_empty()))
+            })
+        {
             Exit::Findings
         } else {
             Exit::Success

@@ -34,8 +34,116 @@ pub struct Report {
     pub signatures: Option<Signatures>,
     /// Counts over all tenants.
     pub summary: Summary,
+    /// With `verify --app`: the partner's app registration checked first (issue 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_registration: Option<AppRegistration>,
     /// One entry per tenant checked, in manifest order.
     pub tenants: Vec<TenantReport>,
+}
+
+/// The app registration as `verify --app` found it: the same findings as `consentry app check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRegistration {
+    /// Where it was read: `graph <home tenant>` or `file <path>`.
+    pub source: String,
+    /// The findings, sorted by severity, code and subject.
+    pub findings: Vec<RegistrationFinding>,
+    /// Roles the manifest needs that the registration does not request, per API key: consent can
+    /// never grant them, so the tenants missing them are blocked by the app, not by their admin.
+    #[serde(default)]
+    pub not_requested: BTreeMap<String, Vec<String>>,
+}
+
+/// One registration finding (see `crate::app::Finding`), as plain strings so old and new reports
+/// read alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationFinding {
+    /// Stable code (`role-not-requested`, `secret-expiring`, ...).
+    pub code: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    /// What it is about.
+    pub subject: String,
+    /// What is wrong.
+    pub message: String,
+    /// What it breaks.
+    pub breaks: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl AppRegistration {
+    /// The section for `findings`.
+    pub fn new(source: String, findings: &[crate::app::Finding]) -> AppRegistration {
+        let mut not_requested: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in findings {
+            if f.code == crate::app::FindingCode::RoleNotRequested
+                && let Some((api, role)) = f.subject.rsplit_once(' ')
+            {
+                not_requested
+                    .entry(api.to_owned())
+                    .or_default()
+                    .push(role.to_owned());
+            }
+        }
+        AppRegistration {
+            source,
+            findings: findings
+                .iter()
+                .map(|f| RegistrationFinding {
+                    code: f.code.as_str().to_owned(),
+                    severity: f.severity.as_str().to_owned(),
+                    subject: f.subject.clone(),
+                    message: f.message.clone(),
+                    breaks: f.breaks.clone(),
+                    fix: f.fix.clone(),
+                })
+                .collect(),
+            not_requested,
+        }
+    }
+
+    /// Findings of this severity.
+    pub fn with_severity<'a>(
+        &'a self,
+        severity: &'a str,
+    ) -> impl Iterator<Item = &'a RegistrationFinding> + 'a {
+        self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    /// Whether `role` of `api` is one the registration does not request.
+    pub fn blocks(&self, api: &str, role: &str) -> bool {
+        self.not_requested
+            .get(api)
+            .is_some_and(|roles| roles.iter().any(|r| r == role))
+    }
+}
+
+impl Report {
+    /// Adds `verify --app`'s registration section. A tenant missing a role the registration does
+    /// not request gets a hint naming the registration fix instead of a bare re-consent: no
+    /// consent link can grant a role the app does not request (reference §8).
+    pub fn set_app_registration(&mut self, section: AppRegistration) {
+        for tenant in &mut self.tenants {
+            let blocked: Vec<String> = tenant
+                .apis
+                .iter()
+                .flat_map(|a| {
+                    a.missing
+                        .iter()
+                        .filter(|r| section.blocks(&a.api, r))
+                        .map(|r| format!("{} {r}", a.api))
+                })
+                .collect();
+            if !blocked.is_empty() {
+                tenant.hint = Some(format!(
+                    "the app registration does not request {}: run `consentry app apply`, then re-consent",
+                    blocked.join(", ")
+                ));
+            }
+        }
+        self.app_registration = Some(section);
+    }
 }
 
 /// The app, as reports name it.
