@@ -181,7 +181,7 @@ impl Render<Report> for Markdown {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} {} | {} | {} |",
-                markdown_escape(&tenant.name),
+                markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
                 code(&tenant.id),
                 icon(tenant.status),
                 tenant.status,
@@ -200,7 +200,7 @@ impl Render<Report> for Markdown {
                 let _ = writeln!(
                     out,
                     "- {} {}",
-                    markdown_escape(&tenant.name),
+                    markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
                     code(&tenant.id)
                 );
             }

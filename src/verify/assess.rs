@@ -362,6 +362,7 @@ fn tenant_report(
     TenantReport {
         name: tenant.name.clone(),
         id: tenant.id.as_str().to_owned(),
+        labels: tenant.labels.clone(),
         tenant_id,
         status,
         apis,
@@ -371,7 +372,8 @@ fn tenant_report(
     }
 }
 
-fn summary(tenants: &[TenantReport]) -> Summary {
+/// The summary of `tenants` (also of a subset: `--group-by label`).
+pub fn summary(tenants: &[TenantReport]) -> Summary {
     let mut summary = Summary {
         tenants: tenants.len(),
         ..Summary::default()
