@@ -387,3 +387,39 @@ fn wait_stops_at_its_deadline_and_reports_the_last_round() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("at least 15s"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_demo_verifies_first_then_plans_from_its_report() {
+    let out = consentry(&["demo"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let verify = text.find("$ consentry verify").expect("verify is shown");
+    let plan = text
+        .find("$ consentry plan manifests/demo.yaml --state report.json")
+        .expect("the plan reads verify's report");
+    assert!(verify < plan, "what consentry finds comes first:\n{text}");
+    // The plan says what each tenant's real grants call for, not "consent" fourteen times.
+    let actions = &text[plan..];
+    for action in ["│ none ", "│ reconsent ", "│ consent ", "│ investigate "] {
+        assert!(actions.contains(action), "{action} missing:\n{actions}");
+    }
+    snapshot!("demo_table", text);
+
+    for (format, check) in [("json", "json"), ("junit", "<?xml"), ("github", "::")] {
+        let out = consentry(&["demo", "--format", format]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.starts_with(if check == "json" { "{" } else { check }),
+            "{text}"
+        );
+        assert!(
+            !text.contains("consentry demo:"),
+            "{format} is the report alone"
+        );
+    }
+    let out = consentry(&["demo", "--format", "json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("demo --format json is JSON and nothing else");
+    assert_eq!(json["tenants"].as_array().unwrap().len(), 14);
+}
