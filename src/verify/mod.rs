@@ -8,6 +8,18 @@
 //! retries included) and reported `error` "deadline reached". [`run_until`] also takes a stop signal
 //! (the CLI's SIGINT/SIGTERM): the run ends at once and what was not answered is `not_checked`, so
 //! the report written on the way out says what is known and what is not.
+//!
+//! [`run_waiting`] (`verify --wait`) repeats the run for onboarding. After an admin consents, the
+//! app's service principal and its app-role assignments must replicate before Entra puts the new
+//! roles in app-only tokens, which Microsoft documents as taking minutes (learn.microsoft.com,
+//! "Grant tenant-wide admin consent to an application" and the Entra "app-only access"
+//! troubleshooting notes); and Entra throttles a client that asks too often with HTTP 429 and
+//! `Retry-After`. So rounds start 15 s apart, double up to 4 min (×4 after a throttled round),
+//! every request inside a round honours `Retry-After` as usual, and the CLI refuses a first
+//! pause under 15 s against anything but a loopback authority.
+//!
+//! [`select`] is the one place tenants are picked, by name/id (`--tenant`) and label (`--label`,
+//! `a+b` for both), for `verify`, `plan` and `token` alike.
 
 mod assess;
 pub mod report;
