@@ -78,7 +78,7 @@ impl Render<Plan> for Markdown {
 fn checklist_line(tenant: &PlannedTenant) -> String {
     let mut parts = vec![format!(
         "**{}** ({})",
-        markdown_escape(&tenant.name),
+        markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
         code(&tenant.id)
     )];
     match tenant.action {

@@ -22,7 +22,7 @@ impl Render<Plan> for Table {
         builder.push_record(["Tenant", "Id", "Action", "Roles"]);
         for tenant in &plan.tenants {
             builder.push_record([
-                one_line(&tenant.name),
+                one_line(&super::labelled(&tenant.name, &tenant.labels)),
                 one_line(tenant.id.as_str()),
                 tenant.action.to_string(),
                 roles_cell(tenant),
