@@ -309,6 +309,11 @@ pub struct PlanArgs {
     /// manifest, --base or --state.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Only these tenants (name or id; repeatable).
+    #[arg(long = "tenant", value_name = "NAME_OR_ID")]
+    pub tenants: Vec<String>,
+    #[command(flatten)]
+    pub labels: LabelArg,
     /// Exit 0 when no tenant has anything to do and 4 when actions are pending (like Terraform's;
     /// 4 because 2 and 3 already mean usage error and undetermined).
     #[arg(long)]
@@ -346,6 +351,22 @@ pub struct AuthorityArg {
     pub ca_cert: Vec<PathBuf>,
 }
 
+/// `--label`, shared by `verify` and `plan`.
+#[derive(Debug, Args)]
+pub struct LabelArg {
+    /// Only tenants with this label (repeatable: any of them; `a+b`: both a and b). Adds to
+    /// --tenant: a tenant named by --tenant or carrying a --label is selected.
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+}
+
+/// How `--group-by` groups reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    /// One section per label, in order of first use in the manifest.
+    Label,
+}
+
 /// `consentry verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -359,6 +380,21 @@ pub struct VerifyArgs {
     /// Only these tenants (name or id; repeatable).
     #[arg(long = "tenant", value_name = "NAME_OR_ID")]
     pub tenants: Vec<String>,
+    #[command(flatten)]
+    pub labels: LabelArg,
+    /// Group the table and Markdown reports by label (a tenant with two labels shows in both
+    /// groups; unlabelled tenants last).
+    #[arg(long, value_enum)]
+    pub group_by: Option<GroupBy>,
+    /// Onboarding: check again (15s, then longer, up to 4m apart; Retry-After honoured) until
+    /// every selected tenant is ok or this much time has passed (e.g. 15m; at most 24h). What is
+    /// still missing is said on stderr each round; the last round is the report.
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    pub wait: Option<Duration>,
+    /// With --wait: the first pause between rounds (default 15s). Below 15s only against a
+    /// loopback authority (the sandbox), to stay within Entra's limits.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, requires = "wait")]
+    pub wait_every: Option<Duration>,
     /// Count roles granted beyond the manifest as findings (least privilege).
     #[arg(long)]
     pub fail_on_extra: bool,
@@ -401,8 +437,11 @@ pub struct TokenArgs {
     #[command(flatten)]
     pub authority: AuthorityArg,
     /// The tenant (name or id).
-    #[arg(long, value_name = "NAME_OR_ID")]
-    pub tenant: String,
+    #[arg(long, value_name = "NAME_OR_ID", required_unless_present = "label")]
+    pub tenant: Option<String>,
+    /// Instead of --tenant: the one tenant carrying these labels (`a+b`: both).
+    #[arg(long, value_name = "LABEL", conflicts_with = "tenant")]
+    pub label: Option<String>,
     /// The API (manifest key); the tenant's first required API when absent.
     #[arg(long, value_name = "ALIAS")]
     pub api: Option<String>,
@@ -871,7 +910,10 @@ fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
         base: base.as_ref(),
         state: state.as_ref(),
     };
-    let plan = plan::plan(&manifest, &options);
+    let mut plan = plan::plan(&manifest, &options);
+    if let Err(e) = select_planned(&mut plan, &manifest, &args.tenants, &args.labels.labels) {
+        return fail(Exit::Usage, e);
+    }
     // Stopped before writing: write nothing.
     if let Some(signal) = signals.received() {
         return signals.conclude(signal.exit(), "nothing was written");
@@ -883,6 +925,32 @@ fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {
         written
     };
     signals.conclude(exit, "the plan was written whole")
+}
+
+/// `plan --tenant/--label`: keeps the selected manifest tenants (as `verify` selects them) and the
+/// offboarded ones that the filters name or whose last known labels match.
+fn select_planned(
+    plan: &mut plan::Plan,
+    manifest: &Manifest,
+    tenants: &[String],
+    labels: &[String],
+) -> Result<(), verify::VerifyError> {
+    if tenants.is_empty() && labels.is_empty() {
+        return Ok(());
+    }
+    let ids: std::collections::HashSet<String> = verify::select(manifest, tenants, labels)?
+        .into_iter()
+        .map(|i| manifest.tenants[i].id.as_str().to_ascii_lowercase())
+        .collect();
+    plan.retain(|t| {
+        ids.contains(&t.id.to_ascii_lowercase())
+            || (t.action == plan::Action::Offboard
+                && (tenants
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(&t.name) || n.eq_ignore_ascii_case(&t.id))
+                    || labels.iter().any(|e| verify::carries(&t.labels, e))))
+    });
+    Ok(())
 }
 
 /// Whether a `--base` file stands for "no manifest yet": absent, or empty (what
@@ -1040,6 +1108,7 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
         timeout: args.authority.timeout,
         retries: args.authority.retries,
         tenants: args.tenants.clone(),
+        labels: args.labels.labels.clone(),
         fail_on_extra: args.fail_on_extra,
         link_style: args.link_style,
         deadline: args.authority.deadline,
@@ -1077,6 +1146,61 @@ fn verify_app_registration(
     }
 }
 
+/// `--wait` and `--wait-every` checked: a first pause under 15s only against a loopback authority
+/// (the sandbox), so a real tenant's token endpoint is never polled faster than Entra tolerates.
+fn verify_wait(args: &VerifyArgs, authority: &url::Url) -> Result<Option<verify::Wait>, String> {
+    let Some(total) = args.wait else {
+        return Ok(None);
+    };
+    let first = args.wait_every.unwrap_or(verify::WAIT_FIRST_PAUSE);
+    if first < verify::WAIT_FIRST_PAUSE && !crate::cloud::is_loopback(authority) {
+        return Err(format!(
+            "--wait-every {} is too often for Entra ID: use at least {} (a new consent takes minutes to reach tokens anyway)",
+            humantime::format_duration(first),
+            humantime::format_duration(verify::WAIT_FIRST_PAUSE)
+        ));
+    }
+    Ok(Some(verify::Wait { total, first }))
+}
+
+/// One `--wait` round's line on stderr: what is still missing per tenant, and when the next
+/// check is.
+fn still_waiting(report: &Report, pause: Duration) -> String {
+    let pending: Vec<String> = report
+        .tenants
+        .iter()
+        .filter(|t| t.status != verify::Status::Ok)
+        .map(|t| {
+            let missing: Vec<String> = t
+                .apis
+                .iter()
+                .flat_map(|a| {
+                    a.missing
+                        .iter()
+                        .map(move |r| format!("{} {r}", report::api_label(&a.api)))
+                })
+                .collect();
+            let name = crate::sanitize::one_line(&t.name);
+            if missing.is_empty() {
+                format!("{name}: {}", t.status)
+            } else {
+                format!(
+                    "{name}: {} ({})",
+                    t.status,
+                    crate::sanitize::one_line(&missing.join(", "))
+                )
+            }
+        })
+        .collect();
+    format!(
+        "waiting: {}; next check in {}",
+        pending.join("; "),
+        humantime::format_duration(Duration::from_millis(
+            u64::try_from(pause.as_millis()).unwrap_or(u64::MAX)
+        ))
+    )
+}
+
 fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     let manifest_path = args.manifest.manifest.as_path();
     let output = args.output.as_deref().unwrap_or(Path::new("-"));
@@ -1085,6 +1209,14 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     // Checked before the manifest is read too, so a bad path is reported however the manifest is.
     if let Err(exit) = check_outputs(&outputs, &[("the manifest", manifest_path)]) {
         return exit;
+    }
+    if args.group_by.is_some()
+        && !matches!(args.format, VerifyFormat::Table | VerifyFormat::Markdown)
+    {
+        return fail(
+            Exit::Usage,
+            "--group-by groups the table and Markdown formats; the others carry each tenant's labels",
+        );
     }
     let Some(manifest) = load_manifest(manifest_path, quiet) else {
         return Exit::Usage;
@@ -1110,14 +1242,39 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
+    let wait = match verify_wait(args, &authority) {
+        Ok(wait) => wait,
+        Err(e) => return fail(Exit::Usage, e),
+    };
     let mut options = verify_options(args, authority);
     options.ca_certs = match ca_roots(&args.authority) {
         Ok(roots) => roots,
         Err(exit) => return exit,
     };
     let bar = Bar::new(quiet);
-    let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
-    let mut report = match signals.runtime.block_on(run) {
+    let result = match wait {
+        None => {
+            let run = verify::run_until(&manifest, &credential, &options, &bar, signals.stopped());
+            signals.runtime.block_on(run)
+        }
+        Some(wait) => {
+            let run = verify::run_waiting(
+                &manifest,
+                &credential,
+                &options,
+                &bar,
+                wait,
+                || signals.stopped(),
+                |report, pause| {
+                    if !quiet {
+                        say(&still_waiting(report, pause));
+                    }
+                },
+            );
+            signals.runtime.block_on(run)
+        }
+    };
+    let mut report = match result {
         Ok(report) => report,
         // The HTTP client could not be built: nothing is wrong with the input, the run just could
         // not happen.
@@ -1127,7 +1284,13 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Some(section) = registration {
         report.set_app_registration(section);
     }
-    let exit = write_verify_outputs(&report, args.format, output, args.report.as_deref());
+    let exit = write_verify_outputs(
+        &report,
+        args.format,
+        args.group_by.is_some(),
+        output,
+        args.report.as_deref(),
+    );
     signals.conclude(
         exit,
         "the report holds what was determined, the rest marked not_checked",
@@ -1139,6 +1302,7 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
 fn write_verify_outputs(
     report: &Report,
     format: VerifyFormat,
+    by_label: bool,
     output: &Path,
     json: Option<&Path>,
 ) -> Exit {
@@ -1152,7 +1316,12 @@ fn write_verify_outputs(
             exit = exit.max(Exit::Undetermined);
         }
     }
-    let written = emit(Some(output), &report::render_verify(report, format));
+    let text = if by_label {
+        report::render_verify_by_label(report, format)
+    } else {
+        report::render_verify(report, format)
+    };
+    let written = emit(Some(output), &text);
     if written != Exit::Success {
         exit = exit.max(Exit::Undetermined);
     }
@@ -1163,15 +1332,9 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
-    let Some(tenant) = manifest.tenants.iter().find(|t| t.matches(&args.tenant)) else {
-        return fail(
-            Exit::Usage,
-            format!(
-                "no tenant named `{}` in {}",
-                args.tenant,
-                args.manifest.manifest.display()
-            ),
-        );
+    let tenant = match token_tenant(&manifest, args) {
+        Ok(tenant) => tenant,
+        Err(message) => return fail(Exit::Usage, message),
     };
     let api_key = match &args.api {
         Some(key) => key.clone(),
@@ -1248,6 +1411,28 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             &format!("{}\n", secrecy::ExposeSecret::expose_secret(&token.token)),
         ),
         Some(Ok(Err(e))) => fail(Exit::Undetermined, e),
+    }
+}
+
+/// The one tenant `token --tenant` or `token --label` names, with `verify`'s did-you-mean.
+fn token_tenant<'m>(
+    manifest: &'m Manifest,
+    args: &TokenArgs,
+) -> Result<&'m crate::model::Tenant, String> {
+    let tenants: Vec<String> = args.tenant.iter().cloned().collect();
+    let labels: Vec<String> = args.label.iter().cloned().collect();
+    let selected = verify::select(manifest, &tenants, &labels).map_err(|e| e.to_string())?;
+    match selected.as_slice() {
+        [one] => Ok(&manifest.tenants[*one]),
+        many => Err(format!(
+            "--label {} selects {} tenants ({}); token needs one: pass --tenant, or combine labels with `+`",
+            labels.join(" "),
+            many.len(),
+            many.iter()
+                .map(|&i| manifest.tenants[i].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

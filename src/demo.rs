@@ -1,6 +1,7 @@
 //! `consentry demo`: the whole job on the built-in sandbox, no Azure needed. Starts the sandbox
-//! in-process with the demo partner (`manifests/demo.sandbox.yaml`), then runs `plan` and `verify`
-//! on `manifests/demo.yaml` against it, exactly as a user would against Entra ID.
+//! in-process with the demo partner (`manifests/demo.sandbox.yaml`), then runs `verify` on
+//! `manifests/demo.yaml` against it, exactly as a user would against Entra ID, and `plan --state`
+//! on that report: first what consentry finds, then what to do about it.
 //!
 //! `--credential` picks how the demo app proves itself: a throwaway client secret (the default), a
 //! throwaway certificate (an RSA-2048 key and self-signed certificate made for this run, its public
@@ -86,7 +87,17 @@ impl verify::Progress for Silent {
     fn finish(&self) {}
 }
 
-/// Runs the demo and returns what it shows: the plan, then the verify report in `format`.
+/// The plan's format beside a human verify format.
+fn plan_format(format: VerifyFormat) -> PlanFormat {
+    match format {
+        VerifyFormat::Markdown => PlanFormat::Markdown,
+        _ => PlanFormat::Table,
+    }
+}
+
+/// Runs the demo and returns what it shows: what verify finds (in `format`), then the plan made
+/// from that report. For the machine formats (JSON, JUnit, GitHub) only the verify report, so the
+/// output can be piped.
 pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, DemoError> {
     let checked = validate::check_str("manifests/demo.yaml", MANIFEST);
     let Some(manifest) = checked.manifest.as_ref() else {
@@ -133,12 +144,18 @@ pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, D
     sandbox.shutdown().await;
     let report = result?;
 
+    // Machine formats are for piping: the verify report alone, nothing else on stdout.
+    if !matches!(format, VerifyFormat::Table | VerifyFormat::Markdown) {
+        return Ok(report::render_verify(&report, format));
+    }
+    // The plan reads what verify found (`plan --state`), so each tenant gets the action its real
+    // grants call for, not "consent" for all.
     let plan = plan::plan(
         manifest,
         &plan::Options {
             link_style: LinkStyle::Tenant,
             base: None,
-            state: None,
+            state: Some(&report),
         },
     );
     let mut text = String::new();
@@ -156,20 +173,28 @@ pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, D
         text.push_str(&check);
         text.push('\n');
     }
-    let _ = writeln!(text, "$ consentry plan manifests/demo.yaml\n");
-    text.push_str(&report::render_plan(&plan, PlanFormat::Table));
     let _ = writeln!(
         text,
-        "\n$ consentry verify manifests/demo.yaml --authority-host <sandbox>\n"
+        "$ consentry verify manifests/demo.yaml --authority-host <sandbox> --report report.json\n"
     );
     text.push_str(&report::render_verify(&report, format));
     let _ = writeln!(
         text,
-        "\nverify would exit {} here (0 all ok, 1 findings, 3 undetermined). Try it yourself \
-         (outside the repository, `consentry demo --write manifests` first):\n  \
-         CONSENTRY_CLIENT_SECRET=demo consentry sandbox --scenario manifests/demo.sandbox.yaml --listen 127.0.0.1:8400 &\n  \
-         CONSENTRY_CLIENT_SECRET=demo consentry verify manifests/demo.yaml --authority-host http://127.0.0.1:8400",
+        "\nverify would exit {} here (0 all ok, 1 findings, 3 undetermined). What to do about it, \
+         from what the tenants really granted:\n",
         report.exit().code()
+    );
+    let _ = writeln!(
+        text,
+        "$ consentry plan manifests/demo.yaml --state report.json\n"
+    );
+    text.push_str(&report::render_plan(&plan, plan_format(format)));
+    let _ = writeln!(
+        text,
+        "\nTry it yourself (outside the repository, `consentry demo --write manifests` first):\n  \
+         CONSENTRY_CLIENT_SECRET=demo consentry sandbox --scenario manifests/demo.sandbox.yaml --listen 127.0.0.1:8400 &\n  \
+         CONSENTRY_CLIENT_SECRET=demo consentry verify manifests/demo.yaml --authority-host http://127.0.0.1:8400 --report report.json\n  \
+         consentry plan manifests/demo.yaml --state report.json"
     );
     Ok(text)
 }

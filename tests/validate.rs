@@ -69,6 +69,14 @@ fn every_fixture_reports_its_rule_and_matches_its_snapshot() {
             "{name}.yaml reports nothing"
         );
         assert_eq!(checked.manifest.is_some(), !checked.has_errors(), "{name}");
+        for d in &checked.diagnostics {
+            assert!(
+                d.help.as_deref().is_some_and(|h| !h.trim().is_empty()),
+                "{name}.yaml: `{}` says what is wrong but not how to fix it: {}",
+                d.code.as_str(),
+                d.message
+            );
+        }
         snapshot!(format!("fixture_{name}"), validate::render_json(&checked));
     }
 }
@@ -781,4 +789,53 @@ fn home_tenant_is_optional_and_checked_like_a_tenant_id() {
     let d = &common.diagnostics[0];
     assert!(d.message.contains("`app.home_tenant`"), "{}", d.message);
     assert_eq!(d.line, Some(6));
+}
+
+#[test]
+fn common_mistakes_get_their_concrete_fix() {
+    for (fixture, line, column, fix) in [
+        (
+            "apis-as-list",
+            7,
+            3,
+            "write `microsoft-365-defender:` (no `-`)",
+        ),
+        (
+            "id-in-braces",
+            11,
+            9,
+            "remove the braces: `id: 11111111-1111-4111-8111-111111111111`",
+        ),
+        (
+            "roles-dedented",
+            8,
+            10,
+            "indent it two spaces deeper than the API's name",
+        ),
+        ("tab-indent", 8, 1, "replace tabs with spaces"),
+        ("missing-version", 1, 1, "add `version: 1`"),
+        (
+            "client-id-spaces",
+            4,
+            14,
+            "remove the spaces around the id: `client_id: 6731de76-14a6-49ae-97bc-6eba6914391e`",
+        ),
+    ] {
+        let checked = validate::check_file(&Path::new(FIXTURES).join(format!("{fixture}.yaml")));
+        let found = checked
+            .diagnostics
+            .iter()
+            .find(|d| d.help.as_deref().is_some_and(|h| h.contains(fix)));
+        let Some(d) = found else {
+            panic!(
+                "{fixture}: no diagnostic says `{fix}`: {:#?}",
+                checked.diagnostics
+            );
+        };
+        assert_eq!(
+            (d.line, d.column),
+            (Some(line), Some(column)),
+            "{fixture}: where the fix goes"
+        );
+    }
 }

@@ -123,6 +123,16 @@ pub struct PlanSummary {
 }
 
 impl Plan {
+    /// Keeps only the tenants `keep` accepts (`plan --tenant/--label`) and counts them again.
+    pub fn retain(&mut self, keep: impl Fn(&PlannedTenant) -> bool) {
+        self.tenants.retain(|t| keep(t));
+        let mut summary = PlanSummary::default();
+        for t in &self.tenants {
+            summary.add(t.action);
+        }
+        self.summary = summary;
+    }
+
     /// Whether any tenant has something to do (`plan --detailed-exitcode` exits 4).
     pub fn has_pending(&self) -> bool {
         self.tenants.iter().any(|t| t.action != Action::None)
@@ -322,7 +332,7 @@ pub fn plan(manifest: &Manifest, options: &Options) -> Plan {
                 tenants.push(offboard(
                     &gone.name,
                     &gone.id,
-                    Vec::new(),
+                    gone.labels.clone(),
                     app_name,
                     "last verify report",
                 ));

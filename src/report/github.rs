@@ -76,7 +76,11 @@ impl Render<Report> for Github {
             } else {
                 continue;
             };
-            let title = format!("{}: {}", tenant.name, headline(tenant, extra));
+            let title = format!(
+                "{}: {}",
+                super::labelled(&tenant.name, &tenant.labels),
+                headline(tenant, extra)
+            );
             let _ = writeln!(
                 out,
                 "::{kind} title={}::{}",

@@ -164,6 +164,9 @@ fn cases(tenant: &TenantReport, fail_on_extra: bool) -> Vec<Case<'_>> {
 /// The failure's body: what a human needs to act or to open a support case.
 fn details(tenant: &TenantReport, api: Option<&ApiReport>) -> String {
     let mut lines = vec![format!("tenant: {} ({})", tenant.name, tenant.id)];
+    if !tenant.labels.is_empty() {
+        lines.push(format!("labels: {}", tenant.labels.join(", ")));
+    }
     let error = match api {
         Some(api) => {
             lines.push(format!("resource: {}", api.resource));

@@ -81,7 +81,7 @@ impl Render<Plan> for Markdown {
 fn checklist_line(tenant: &PlannedTenant) -> String {
     let mut parts = vec![format!(
         "**{}** ({})",
-        markdown_escape(&tenant.name),
+        markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
         code(&tenant.id)
     )];
     match tenant.action {
@@ -184,7 +184,7 @@ impl Render<Report> for Markdown {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} {} | {} | {} |",
-                markdown_escape(&tenant.name),
+                markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
                 code(&tenant.id),
                 icon(tenant.status),
                 tenant.status,
@@ -203,7 +203,7 @@ impl Render<Report> for Markdown {
                 let _ = writeln!(
                     out,
                     "- {} {}",
-                    markdown_escape(&tenant.name),
+                    markdown_escape(&super::labelled(&tenant.name, &tenant.labels)),
                     code(&tenant.id)
                 );
             }

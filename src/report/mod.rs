@@ -146,10 +146,81 @@ fn registration_lines(
     out
 }
 
+/// Renders a verify report as a table or Markdown, one section per label (labels in order of first
+/// use; a tenant with two labels shows in both; unlabelled tenants last). Each section counts its
+/// own tenants; the other formats carry labels per tenant and are not grouped.
+pub fn render_verify_by_label(report: &Report, format: VerifyFormat) -> String {
+    let mut groups: Vec<(Option<&str>, Vec<TenantReport>)> = Vec::new();
+    for tenant in &report.tenants {
+        let keys: Vec<Option<&str>> = if tenant.labels.is_empty() {
+            vec![None]
+        } else {
+            tenant.labels.iter().map(|l| Some(l.as_str())).collect()
+        };
+        for key in keys {
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(tenant.clone()),
+                None => groups.push((key, vec![tenant.clone()])),
+            }
+        }
+    }
+    // Unlabelled tenants last, whatever their place in the manifest.
+    groups.sort_by_key(|(key, _)| key.is_none());
+    let mut out = String::new();
+    if format == VerifyFormat::Markdown {
+        out.push_str(&format!(
+            "# consentry verify: {}, by label\n\n",
+            markdown_escape(&report.app.name)
+        ));
+    }
+    for (key, members) in groups {
+        let title = match key {
+            Some(label) => format!("label {label}"),
+            None => "no label".to_owned(),
+        };
+        let count = format!(
+            "{} tenant{}",
+            members.len(),
+            if members.len() == 1 { "" } else { "s" }
+        );
+        let part = Report {
+            summary: crate::verify::summary(&members),
+            tenants: members,
+            ..report.clone()
+        };
+        let body = render_verify(&part, format);
+        if format == VerifyFormat::Markdown {
+            // The section heading replaces the report's own title line.
+            let body = body
+                .split_once('\n')
+                .map_or(body.as_str(), |(_, rest)| rest);
+            out.push_str(&format!(
+                "## {} ({count})\n{body}\n",
+                markdown_escape(&title)
+            ));
+        } else {
+            out.push_str(&format!(
+                "── {} ({count}) ──\n{body}\n",
+                table::one_line(&title)
+            ));
+        }
+    }
+    out
+}
+
 /// Lists the catalog (`consentry roles`), or one API of it: alias, display name, app id, resource
 /// URI in `cloud`, and every role with its description and deprecation.
 pub fn render_roles(api: Option<&crate::catalog::Api>, cloud: Cloud) -> String {
     roles::render(api, cloud)
+}
+
+/// A tenant's name with its labels, as every format shows it: `Contoso [emea, tier-1]`.
+pub fn labelled(name: &str, labels: &[String]) -> String {
+    if labels.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} [{}]", labels.join(", "))
+    }
 }
 
 /// The short name of an API in column headers and role lists (`M365D`), the key for custom APIs.

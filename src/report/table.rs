@@ -32,7 +32,7 @@ impl Render<Plan> for Table {
         builder.push_record(["Tenant", "Id", "Action", "Roles"]);
         for tenant in &plan.tenants {
             builder.push_record([
-                one_line(&tenant.name),
+                one_line(&super::labelled(&tenant.name, &tenant.labels)),
                 one_line(tenant.id.as_str()),
                 tenant.action.to_string(),
                 roles_cell(tenant),
@@ -158,7 +158,10 @@ impl Render<Report> for Table {
         );
         builder.push_record(header);
         for tenant in &report.tenants {
-            let mut row = vec![one_line(&tenant.name), tenant.status.to_string()];
+            let mut row = vec![
+                one_line(&super::labelled(&tenant.name, &tenant.labels)),
+                tenant.status.to_string(),
+            ];
             row.extend(coverage.columns.iter().map(|column| {
                 let Some(api) = tenant.apis.iter().find(|a| a.api == column.api) else {
                     return String::new();
@@ -247,6 +250,6 @@ impl Render<Report> for Table {
 
 /// A value on one line with its control characters escaped: a newline in a cell would split the
 /// row, an escape sequence would reach the terminal.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     crate::sanitize::one_line(&text.replace(['\n', '\r'], " ")).into_owned()
 }

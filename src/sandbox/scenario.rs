@@ -31,6 +31,8 @@
 //!     missing_resources: [https://api.securitycenter.microsoft.com]   # AADSTS500011
 //!     aud: resource                                   # or app_id
 //!     latency_ms: 0
+//!     grants_later: { after: 3, grants: { https://api.security.microsoft.com: [Incident.Read.All, Alert.Read.All] } }
+//!                                 # from the 4th token request per resource: a grant reaching tokens
 //!     throttle: { times: 2, retry_after: 60, body: json }   # or body: text
 //!     transient: { times: 1, status: 503 }
 //!     failure: not_consented      # disabled | hang | not_json | { aadsts: { code: 53003 } }
@@ -212,6 +214,10 @@ pub struct ScenarioTenant {
     /// listed still gets a token, without a `roles` claim (consented, nothing granted).
     #[serde(default)]
     pub grants: BTreeMap<String, Vec<String>>,
+    /// Grants that replace `grants` once this many token requests (per resource) were answered:
+    /// an admin's new consent reaching tokens minutes later (`verify --wait`).
+    #[serde(default)]
+    pub grants_later: Option<GrantsLater>,
     /// Resources with no service principal in this tenant: requesting them gets AADSTS500011.
     #[serde(default)]
     pub missing_resources: Vec<String>,
@@ -233,6 +239,16 @@ pub struct ScenarioTenant {
     /// Issue tokens that lie about one claim (they must be reported `invalid_token`).
     #[serde(default)]
     pub lie: Option<Lie>,
+}
+
+/// Grants that take effect after a number of token requests (see [`ScenarioTenant::grants_later`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsLater {
+    /// Token requests (per resource, throttled ones included) answered with `grants` first.
+    pub after: u32,
+    /// The roles granted from then on, per resource, as `grants`.
+    pub grants: BTreeMap<String, Vec<String>>,
 }
 
 /// How the sandbox signs tokens.
@@ -577,6 +593,18 @@ impl Scenario {
 }
 
 impl ScenarioTenant {
+    /// The tenant as its `attempt`-th request (from 0, per resource) sees it: `grants_later` in
+    /// force once `after` requests were made.
+    pub(crate) fn as_of(&self, attempt: u32) -> std::borrow::Cow<'_, ScenarioTenant> {
+        match &self.grants_later {
+            Some(later) if attempt >= later.after => std::borrow::Cow::Owned(ScenarioTenant {
+                grants: later.grants.clone(),
+                ..self.clone()
+            }),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
     /// The roles granted for `resource`, `None` when the tenant has no grant for it.
     pub(crate) fn granted(&self, resource: &str) -> Option<&[String]> {
         let key = resource_key(resource);

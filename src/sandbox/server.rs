@@ -757,7 +757,8 @@ async fn token(
         return ids.error(&AadError::resource_not_found(&resource, &tenant.name));
     }
 
-    let (claims, times) = claims(state, tenant, &resource, credential);
+    let tenant = tenant.as_of(before);
+    let (claims, times) = claims(state, &tenant, &resource, credential);
     let signed = match state.scenario.signature {
         // RSA-2048 signing costs milliseconds of CPU: keep it off the async workers so timers and
         // other connections (the client's too, when it shares the runtime) stay responsive.

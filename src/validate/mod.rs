@@ -93,7 +93,7 @@ fn check_source(source: Source) -> Checked {
     let mut hidden = secrets::Hidden::default();
     hidden.scan_text(&source.text);
     match manifest::parse(&source.text) {
-        Err(error) => diagnostics.push(parse_diagnostic(file, &error)),
+        Err(error) => diagnostics.push(parse_diagnostic(file, &error, &source.text)),
         Ok(tree) => {
             hidden.scan_tree(&tree, &source.text);
             let mut shaper = shape::Shaper::new(file, &source.text);
@@ -183,12 +183,47 @@ fn read_diagnostic(file: &str, error: &ReadError) -> Diagnostic {
     }
 }
 
-fn parse_diagnostic(file: &str, error: &ParseError) -> Diagnostic {
+/// The tab in the indentation of the error's line, or of the nearest line above it that has one:
+/// YAML indents with spaces only, and the parser often notices a tab a little after it.
+fn indenting_tab(text: &str, line: u32) -> Option<manifest::tree::Span> {
+    let mut offset = 0;
+    let mut found = None;
+    for (number, content) in (1..).zip(text.split_inclusive('\n')) {
+        if number > line {
+            break;
+        }
+        let indent = content.len() - content.trim_start_matches([' ', '\t']).len();
+        if let Some(at) = content[..indent].find('\t') {
+            found = Some(manifest::tree::Span {
+                line: number,
+                column: u32::try_from(content[..at].chars().count() + 1).unwrap_or(u32::MAX),
+                offset: offset + at,
+                len: 1,
+            });
+        }
+        offset += content.len();
+    }
+    found
+}
+
+fn parse_diagnostic(file: &str, error: &ParseError, text: &str) -> Diagnostic {
     let message = error.to_string();
     match error {
         ParseError::TooLarge => Diagnostic::file_level(Code::FileTooLarge, file, message),
         ParseError::Empty => Diagnostic::file_level(Code::EmptyFile, file, message)
             .with_help("start from manifests/example.yaml"),
+        ParseError::Syntax { span, .. } if message.contains("tab") => {
+            match indenting_tab(text, span.line) {
+                Some(tab) => Diagnostic::error(Code::YamlSyntax, file, tab, message).with_help(
+                    format!(
+                        "replace tabs with spaces: YAML indents with spaces only (the tab is at line {}, column {})",
+                        tab.line, tab.column
+                    ),
+                ),
+                None => Diagnostic::error(Code::YamlSyntax, file, *span, message)
+                    .with_help("replace tabs with spaces: YAML indents with spaces only"),
+            }
+        }
         ParseError::Syntax { span, .. } => {
             Diagnostic::error(Code::YamlSyntax, file, *span, message)
                 .with_help("check brackets, quotes and indentation at and just before this place")

@@ -184,7 +184,13 @@ impl<'a> Rules<'a> {
                     id.span,
                     format!("`app.client_id` `{}` is not a GUID", id.value),
                 )
-                .help = Some("use the Application (client) ID from the app registration's Overview page, like 6731de76-14a6-49ae-97bc-6eba6914391e".into());
+                .help = Some(match ids::guid(id.value.trim()) {
+                    Some(_) => format!(
+                        "remove the spaces around the id: `client_id: {}`",
+                        id.value.trim()
+                    ),
+                    None => "use the Application (client) ID from the app registration's Overview page, like 6731de76-14a6-49ae-97bc-6eba6914391e".into(),
+                });
             }
             guid
         });

@@ -137,7 +137,8 @@ impl<'a> Shaper<'a> {
                 describe(path),
                 node.value.kind()
             ),
-        );
+        )
+        .with_help(type_fix(node, path, expected));
         self.push_at(path, diagnostic);
     }
 
@@ -242,7 +243,11 @@ impl<'a> Shaper<'a> {
                             format!("{} is missing `{name}`", describe(path))
                         },
                     )
-                    .with_help(format!("add `{name}: …`")),
+                    .with_help(if *name == "version" && path.is_empty() {
+                        "add `version: 1` as the first line".to_owned()
+                    } else {
+                        format!("add `{name}: …`")
+                    }),
                 );
             }
         }
@@ -844,6 +849,39 @@ impl<'a> Shaper<'a> {
             out.push(Located::new(tenant, item.span));
         }
         Some(Located::new(out, node.span))
+    }
+}
+
+/// The concrete fix for a value of the wrong type at `path`, for the mistakes people make most:
+/// `apis` written as a list, an id in braces, `roles` dedented to the level of its API.
+fn type_fix(node: &Node, path: &str, expected: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let parent = path.rsplit_once('.').map_or("", |(parent, _)| parent);
+    let apis_level = parent == "apis" || parent.ends_with(".apis");
+    match &node.value {
+        Value::Seq(_) if path == "apis" || path.ends_with(".apis") => {
+            "`apis` maps each API to its roles: write `microsoft-365-defender:` (no `-`), and under it, two spaces deeper, `roles: [Incident.Read.All]`".to_owned()
+        }
+        // `{11111111-…}` is a YAML flow mapping with one key and no value.
+        // Whatever is written under the credential may be a secret: never quote it back.
+        Value::Map(_) if path.starts_with("app.credential") => {
+            format!("write {expected} here (a `{{…}}` is a YAML mapping: remove the braces)")
+        }
+        Value::Map(pairs) if expected.starts_with("a string") => match pairs.as_slice() {
+            [(key, value)] if matches!(value.value, Value::Null) => match &key.value {
+                Value::Str(inner) => format!("remove the braces: `{last}: {inner}` (YAML reads `{{…}}` as a mapping)"),
+                _ => "remove the braces: YAML reads `{…}` as a mapping".to_owned(),
+            },
+            _ => format!("write {expected} here, e.g. `{last}: value`"),
+        },
+        _ if apis_level && last == "roles" => {
+            "`roles` belongs to an API: indent it two spaces deeper than the API's name above it".to_owned()
+        }
+        Value::Null if apis_level => {
+            format!("give `{last}` its roles on the next line, two spaces deeper: `roles: [Incident.Read.All]` (if a `roles:` line follows, indent it)")
+        }
+        Value::Null => format!("give `{last}` a value: {expected}"),
+        _ => format!("write {expected} here"),
     }
 }
 

@@ -373,6 +373,7 @@ fn tenant_report(
     TenantReport {
         name: tenant.name.clone(),
         id: tenant.id.to_string(),
+        labels: tenant.labels.clone(),
         tenant_id,
         status,
         apis,
@@ -382,7 +383,8 @@ fn tenant_report(
     }
 }
 
-fn summary(tenants: &[TenantReport]) -> Summary {
+/// The summary of `tenants` (also of a subset: `--group-by label`).
+pub fn summary(tenants: &[TenantReport]) -> Summary {
     let mut summary = Summary {
         tenants: tenants.len(),
         ..Summary::default()

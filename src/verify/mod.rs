@@ -8,6 +8,18 @@
 //! retries included) and reported `error` "deadline reached". [`run_until`] also takes a stop signal
 //! (the CLI's SIGINT/SIGTERM): the run ends at once and what was not answered is `not_checked`, so
 //! the report written on the way out says what is known and what is not.
+//!
+//! [`run_waiting`] (`verify --wait`) repeats the run for onboarding. After an admin consents, the
+//! app's service principal and its app-role assignments must replicate before Entra puts the new
+//! roles in app-only tokens, which Microsoft documents as taking minutes (learn.microsoft.com,
+//! "Grant tenant-wide admin consent to an application" and the Entra "app-only access"
+//! troubleshooting notes); and Entra throttles a client that asks too often with HTTP 429 and
+//! `Retry-After`. So rounds start 15 s apart, double up to 4 min (×4 after a throttled round),
+//! every request inside a round honours `Retry-After` as usual, and the CLI refuses a first
+//! pause under 15 s against anything but a loopback authority.
+//!
+//! [`select`] is the one place tenants are picked, by name/id (`--tenant`) and label (`--label`,
+//! `a+b` for both), for `verify`, `plan` and `token` alike.
 
 mod assess;
 pub mod report;
@@ -28,7 +40,7 @@ use crate::http::{Gate, RetryPolicy};
 use crate::jwt;
 use crate::model::Manifest;
 
-pub use assess::{ApiOutcome, Unfinished, assess};
+pub use assess::{ApiOutcome, Unfinished, assess, summary};
 pub use report::{Report, Status};
 
 /// How `verify` runs.
@@ -47,8 +59,10 @@ pub struct Options {
     /// The first backoff between attempts (doubled per retry, with jitter) when the server does
     /// not say `Retry-After`.
     pub backoff_base: Duration,
-    /// `--tenant` filters (names or ids); empty means every tenant.
+    /// `--tenant` filters (names or ids); with `labels` empty too, every tenant.
     pub tenants: Vec<String>,
+    /// `--label` filters: a tenant carrying any of them is selected too; `a+b` means both.
+    pub labels: Vec<String>,
     /// Extra roles count as findings (least privilege).
     pub fail_on_extra: bool,
     /// Which admin-consent link to put in reports.
@@ -83,6 +97,7 @@ impl Options {
             max_retry_after: policy.max_retry_after,
             backoff_base: policy.backoff_base,
             tenants: Vec::new(),
+            labels: Vec::new(),
             fail_on_extra: false,
             link_style: LinkStyle::default(),
             deadline: DEFAULT_DEADLINE,
@@ -113,6 +128,21 @@ pub enum VerifyError {
         /// The closest tenant name, when one is close.
         suggestion: Option<String>,
     },
+    /// A `--label` names a label no tenant has.
+    #[error("no tenant in the manifest has the label `{needle}`{}; labels in use: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
+    UnknownLabel {
+        /// The label as given.
+        needle: String,
+        /// The closest label in use, when one is close.
+        suggestion: Option<String>,
+        /// Every label in use, in manifest order.
+        known: Vec<String>,
+    },
+    /// A `--label a+b` that no tenant carries whole.
+    #[error(
+        "no tenant has every label of `--label {0}` (`+` means all of them; repeat --label for any of them)"
+    )]
+    NoTenantCarries(String),
     /// `--authority-host` is not a URL consentry will send a secret to.
     #[error(transparent)]
     Authority(#[from] crate::cloud::AuthorityError),
@@ -144,37 +174,99 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// The tenants `filters` select, in manifest order; every filter must match one.
-fn select(manifest: &Manifest, filters: &[String]) -> Result<Vec<usize>, VerifyError> {
-    for needle in filters {
+/// The tenants `--tenant` and `--label` select, in manifest order (see [`select`]).
+fn selected(manifest: &Manifest, options: &Options) -> Result<Vec<usize>, VerifyError> {
+    select(manifest, &options.tenants, &options.labels)
+}
+
+/// The closest of `candidates` to `needle` (case-insensitive), when one is close; on a tie the
+/// earlier candidate wins.
+fn closest<S: AsRef<str>>(needle: &str, candidates: impl Iterator<Item = S>) -> Option<String> {
+    let needle = needle.to_lowercase();
+    candidates
+        .map(|c| (strsim::jaro_winkler(&c.as_ref().to_lowercase(), &needle), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .fold(None::<(f64, S)>, |best, (score, c)| match best {
+            Some((top, _)) if top >= score => best,
+            _ => Some((score, c)),
+        })
+        .map(|(_, c)| c.as_ref().to_owned())
+}
+
+/// Whether `labels` hold every label of `expression` (`emea+tier-1`: both), case-insensitively.
+pub fn carries(labels: &[String], expression: &str) -> bool {
+    expression
+        .split('+')
+        .all(|label| labels.iter().any(|l| l.eq_ignore_ascii_case(label.trim())))
+}
+
+/// The tenants selected by `--tenant` (names or ids) and `--label` (expressions), in manifest
+/// order: a tenant is selected when any `--tenant` names it or it carries any `--label`
+/// expression (`a+b` means both labels). Nothing given selects every tenant. Shared by `verify`,
+/// `plan` and `token`, so a typo gets the same did-you-mean everywhere.
+///
+/// Every filter must select something: an unknown tenant or label is an error (with the closest
+/// name), and so is a label expression no tenant carries whole.
+pub fn select(
+    manifest: &Manifest,
+    tenants: &[String],
+    labels: &[String],
+) -> Result<Vec<usize>, VerifyError> {
+    for needle in tenants {
         if !manifest.tenants.iter().any(|t| t.matches(needle)) {
-            let suggestion = manifest
-                .tenants
-                .iter()
-                .map(|t| {
-                    let score =
-                        strsim::jaro_winkler(&t.name.to_lowercase(), &needle.to_lowercase())
-                            .max(strsim::jaro_winkler(&t.id.as_str(), &needle.to_lowercase()));
-                    (score, t)
-                })
-                .filter(|(score, _)| *score >= 0.8)
-                // On a tie the earlier tenant in the manifest wins.
-                .fold(
-                    None::<(f64, &crate::model::Tenant)>,
-                    |best, (score, t)| match best {
-                        Some((top, _)) if top >= score => best,
-                        _ => Some((score, t)),
-                    },
-                )
-                .map(|(_, t)| t.name.clone());
+            let suggestion = closest(
+                needle,
+                manifest
+                    .tenants
+                    .iter()
+                    .flat_map(|t| [t.name.clone(), t.id.to_string()]),
+            )
+            // An id resembling the needle suggests the tenant's name.
+            .map(|found| {
+                manifest
+                    .tenants
+                    .iter()
+                    .find(|t| t.matches(&found))
+                    .map_or(found, |t| t.name.clone())
+            });
             return Err(VerifyError::UnknownTenant {
                 needle: needle.clone(),
                 suggestion,
             });
         }
     }
+    let mut known: Vec<&str> = Vec::new();
+    for label in manifest.tenants.iter().flat_map(|t| &t.labels) {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(label)) {
+            known.push(label);
+        }
+    }
+    for expression in labels {
+        for label in expression.split('+').map(str::trim) {
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(label)) {
+                return Err(VerifyError::UnknownLabel {
+                    needle: label.to_owned(),
+                    suggestion: closest(label, known.iter().copied()),
+                    known: known.iter().map(|k| (*k).to_owned()).collect(),
+                });
+            }
+        }
+        if !manifest
+            .tenants
+            .iter()
+            .any(|t| carries(&t.labels, expression))
+        {
+            return Err(VerifyError::NoTenantCarries(expression.clone()));
+        }
+    }
+    let every = tenants.is_empty() && labels.is_empty();
     Ok((0..manifest.tenants.len())
-        .filter(|&i| filters.is_empty() || filters.iter().any(|f| manifest.tenants[i].matches(f)))
+        .filter(|&i| {
+            let t = &manifest.tenants[i];
+            every
+                || tenants.iter().any(|f| t.matches(f))
+                || labels.iter().any(|e| carries(&t.labels, e))
+        })
         .collect())
 }
 
@@ -210,7 +302,7 @@ pub async fn run_until(
     if options.concurrency == 0 {
         return Err(VerifyError::Concurrency);
     }
-    let selected = select(manifest, &options.tenants)?;
+    let selected = selected(manifest, options)?;
     let http = if options.direct {
         crate::http::direct_client_with(&options.authority_host, &options.ca_certs)?
     } else {
@@ -367,6 +459,84 @@ pub async fn run_until(
         });
     }
     Ok(report)
+}
+
+/// `verify --wait`: how long to keep checking, and the first pause between rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait {
+    /// How long to keep checking in all (`--wait 15m`).
+    pub total: Duration,
+    /// The pause after the first round; each later pause doubles, up to [`WAIT_MAX_PAUSE`].
+    pub first: Duration,
+}
+
+/// The default first pause of `--wait`. A new admin consent takes minutes to reach tokens (the
+/// service principal and its app-role assignments replicate, and Entra caches them); asking every
+/// few seconds would only spend the tenant's token-request budget, which Entra throttles with 429
+/// and `Retry-After`.
+pub const WAIT_FIRST_PAUSE: Duration = Duration::from_secs(15);
+
+/// The longest pause between two rounds of `--wait`: a few minutes, so a grant that arrives is
+/// seen soon after without hammering the token endpoint.
+pub const WAIT_MAX_PAUSE: Duration = Duration::from_secs(4 * 60);
+
+/// The pause after `previous`: doubled, and doubled again when the last round was throttled (its
+/// requests already waited out each `Retry-After`), never more than [`WAIT_MAX_PAUSE`].
+pub fn next_pause(previous: Duration, throttled: bool) -> Duration {
+    let factor = if throttled { 4 } else { 2 };
+    previous.saturating_mul(factor).min(WAIT_MAX_PAUSE)
+}
+
+/// Whether a round's report says Entra throttled some request (HTTP 429 after every retry).
+fn throttled(report: &Report) -> bool {
+    report.tenants.iter().any(|t| {
+        t.apis
+            .iter()
+            .filter_map(|a| a.error.as_ref())
+            .any(|e| e.http_status == Some(429))
+    })
+}
+
+/// [`run_until`] again and again (`verify --wait`) until every selected tenant is `ok`, `wait`
+/// is over, or `stop` (made anew per round and per pause) completes; returns the last round's
+/// report. `on_round` is told each unfinished round's report and the pause before the next one.
+/// No round runs past the end of the wait: its deadline is cut to what is left.
+pub async fn run_waiting<F: Future<Output = &'static str>>(
+    manifest: &Manifest,
+    credential: &AppCredential,
+    options: &Options,
+    progress: &dyn Progress,
+    wait: Wait,
+    stop: impl Fn() -> F,
+    mut on_round: impl FnMut(&Report, Duration),
+) -> Result<Report, VerifyError> {
+    let end = tokio::time::Instant::now() + wait.total;
+    let mut pause = wait.first;
+    loop {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        let round = Options {
+            deadline: options.deadline.min(left.max(Duration::from_secs(1))),
+            ..options.clone()
+        };
+        let report = run_until(manifest, credential, &round, progress, stop()).await?;
+        let done = report.tenants.iter().all(|t| t.status == Status::Ok);
+        let stopped = report
+            .tenants
+            .iter()
+            .any(|t| t.status == Status::NotChecked);
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if done || stopped || left.is_zero() {
+            return Ok(report);
+        }
+        let now = pause.min(left);
+        on_round(&report, now);
+        tokio::select! {
+            biased;
+            _ = stop() => return Ok(report),
+            () = tokio::time::sleep(now) => {}
+        }
+        pause = next_pause(pause, throttled(&report));
+    }
 }
 
 /// Turns a token (or the failure to get one) into what verify needs from it; the token is dropped.

@@ -193,6 +193,10 @@ pub struct TenantReport {
     pub name: String,
     /// The manifest's id (GUID or domain).
     pub id: String,
+    /// The manifest's labels for the tenant (`emea`, `tier-1`), in manifest order. Absent in
+    /// reports written before labels were reported.
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// The tenant GUID a valid token named (`tid`); for a domain tenant, this is how it is learnt.
     pub tenant_id: Option<String>,
     /// The worst status of the tenant's APIs.
