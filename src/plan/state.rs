@@ -124,6 +124,8 @@ mod tests {
             fail_on_extra: false,
             credential: None,
             signatures: None,
+            app_failure: None,
+            elapsed_ms: 0,
             summary: Summary::default(),
             tenants: Vec::new(),
         }
