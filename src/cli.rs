@@ -427,6 +427,104 @@ pub struct VerifyArgs {
     /// With --app: secrets and certificates ending within this window are warnings.
     #[arg(long, default_value = "30d", value_parser = parse_window, requires = "app")]
     pub expiry_warning: chrono::Duration,
+    /// Colour in the table: auto is on when stdout is a terminal and NO_COLOR is not set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Table row order: severity (problems first, worst first, then by name) or manifest order.
+    #[arg(long, value_enum, default_value_t = SortOrder::Severity)]
+    pub sort: SortOrder,
+    /// Table width in columns. Default: $COLUMNS, else the terminal's width, else 80. A role
+    /// matrix wider than this becomes one row per tenant (status, missing and extra roles).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+}
+
+/// When to colour terminal output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set (to anything but the empty string).
+    Auto,
+    /// Always, even into a file or a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The verify table's row order (`--sort`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortOrder {
+    /// Problems first: worst status first, then by name.
+    Severity,
+    /// The manifest's order.
+    Manifest,
+}
+
+/// Whether NO_COLOR (https://no-color.org) asks for no colour: set and not empty.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether to colour output bound for a stream that `is_terminal` describes.
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && !no_color(),
+    }
+}
+
+/// The verify table's layout: `--width`, else `COLUMNS`, else the terminal's width when stdout is
+/// one, else 80 (a file or a pipe).
+fn table_options(args: &VerifyArgs, to_stdout: bool) -> report::TableOptions {
+    let stdout_terminal = to_stdout && std::io::stdout().is_terminal();
+    let width = args
+        .width
+        .map(usize::from)
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|w| *w > 0)
+        })
+        .or_else(|| {
+            stdout_terminal
+                .then(|| terminal_size::terminal_size_of(std::io::stdout()))
+                .flatten()
+                .map(|(w, _)| usize::from(w.0))
+        })
+        .unwrap_or(80);
+    report::TableOptions {
+        width: Some(width),
+        color: use_color(args.color, stdout_terminal),
+        sort: match args.sort {
+            SortOrder::Severity => report::Sort::Severity,
+            SortOrder::Manifest => report::Sort::Manifest,
+        },
+    }
+}
+
+/// An app-wide failure goes to stderr too, once, so a run into a file or a pipe still shows it.
+fn say_app_failure(report: &Report) {
+    if let Some(failure) = &report.app_failure {
+        let error = &failure.error;
+        let code = error
+            .code
+            .as_deref()
+            .map(|c| format!("{c}: "))
+            .unwrap_or_default();
+        let message = if error.message.starts_with(&code) || code.is_empty() {
+            error.message.clone()
+        } else {
+            format!("{code}{}", error.message)
+        };
+        say(&crate::sanitize::terminal(&format!(
+            "error: app-wide failure ({}), {} of {} tenants undetermined: {message}\n  fix: {}",
+            failure.status,
+            failure.tenants,
+            report.tenants.len(),
+            failure.fix
+        )));
+    }
 }
 
 /// `consentry token`.
@@ -796,7 +894,10 @@ fn run_validate(args: &ValidateArgs) -> Exit {
             exit.max(written)
         }
         DiagnosticFormat::Human => {
-            say(validate::render_human(&checked, std::io::stderr().is_terminal()).trim_end());
+            say(
+                validate::render_human(&checked, std::io::stderr().is_terminal() && !no_color())
+                    .trim_end(),
+            );
             exit
         }
         DiagnosticFormat::Github => {
@@ -811,7 +912,10 @@ fn run_validate(args: &ValidateArgs) -> Exit {
 fn load_manifest(path: &Path, quiet: bool) -> Option<Manifest> {
     let checked = validate::check_file(path);
     if checked.has_errors() || (!quiet && checked.warning_count() > 0) {
-        say(validate::render_human(&checked, std::io::stderr().is_terminal()).trim_end());
+        say(
+            validate::render_human(&checked, std::io::stderr().is_terminal() && !no_color())
+                .trim_end(),
+        );
     }
     checked.manifest
 }
@@ -1065,7 +1169,7 @@ impl Bar {
             indicatif::ProgressBar::new(0)
         };
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} token requests {wide_bar} {elapsed}",
+            "{spinner} {pos}/{len} token requests {wide_bar} {elapsed} {msg}",
         ) {
             bar.set_style(style);
         }
@@ -1084,6 +1188,13 @@ impl verify::Progress for Bar {
     }
     fn advance(&self) {
         self.0.inc(1);
+        self.0.set_message("");
+    }
+    fn waiting(&self, retry_after: Duration) {
+        self.0.set_message(format!(
+            "(throttled: waiting {}s, as Retry-After asks)",
+            retry_after.as_secs().max(1)
+        ));
     }
     fn finish(&self) {
         self.0.finish_and_clear();
@@ -1284,12 +1395,15 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Some(section) = registration {
         report.set_app_registration(section);
     }
+    say_app_failure(&report);
+    let table = table_options(args, output == Path::new("-"));
     let exit = write_verify_outputs(
         &report,
         args.format,
         args.group_by.is_some(),
         output,
         args.report.as_deref(),
+        &table,
     );
     signals.conclude(
         exit,
@@ -1305,6 +1419,7 @@ fn write_verify_outputs(
     by_label: bool,
     output: &Path,
     json: Option<&Path>,
+    table: &report::TableOptions,
 ) -> Exit {
     let mut exit = report.exit();
     if let Some(path) = json {
@@ -1316,10 +1431,11 @@ fn write_verify_outputs(
             exit = exit.max(Exit::Undetermined);
         }
     }
+    // Grouped by label, each section is its own table; one table is laid out for the terminal.
     let text = if by_label {
         report::render_verify_by_label(report, format)
     } else {
-        report::render_verify(report, format)
+        report::render_verify_with(report, format, table)
     };
     let written = emit(Some(output), &text);
     if written != Exit::Success {

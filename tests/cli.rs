@@ -90,6 +90,7 @@ macro_rules! snapshot {
                 (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z| UTC|[+-]\d\d:\d\d)?", "[TIME]"),
                 (r"(?i)((?:trace|correlation|request)[ _]?id\W+)[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", "$1[ID]"),
                 (r"\d+(\.\d+)?m?s\b", "[DURATION]"),
+                (r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#),
             ],
         }, {
             insta::assert_snapshot!($name, $value);
@@ -366,9 +367,45 @@ fn a_rejected_secret_stops_the_run_and_reports_every_tenant() {
         .map(|t| t["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses.len(), 40);
+    // Tenants that were asked say credential_rejected; those never asked say not_checked.
     assert!(
-        statuses.iter().all(|s| *s == "credential_rejected"),
+        statuses
+            .iter()
+            .all(|s| *s == "credential_rejected" || *s == "not_checked"),
         "{statuses:?}"
+    );
+    assert!(statuses.contains(&"not_checked"), "{statuses:?}");
+    // One cause, said once: in its own JSON field with its fix, and once on stderr.
+    let failure = &report["app_failure"];
+    assert_eq!(failure["status"], "credential_rejected");
+    assert_eq!(failure["error"]["code"], "AADSTS7000215");
+    assert!(failure["fix"].as_str().unwrap().contains("credential"));
+    assert_eq!(failure["tenants"], 40);
+    assert!(
+        report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["app_failure"] == true)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.matches("app-wide failure").count(), 1, "{err}");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+    // The table says it at the top, and the tenants do not repeat the fix.
+    let table = consentry(
+        &["verify", &manifest, "--authority-host", &sandbox.url],
+        &[("CONSENTRY_CLIENT_SECRET", "the-wrong-secret")],
+        None,
+    );
+    let text = stdout(&table);
+    assert!(
+        text.starts_with("App-wide failure (credential_rejected)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("Fix: ").count(), 1, "{text}");
+    assert!(
+        text.contains("40 tenants: see the app-wide failure above"),
+        "{text}"
     );
     let sent = sandbox.total_requests();
     assert!(
@@ -1336,4 +1373,205 @@ fn format_github_annotates_manifest_problems_and_failing_tenants() {
         ),
         "{text}"
     );
+}
+
+/// A 200-tenant fleet, generated: mostly granted, some missing a role, some with an extra role
+/// (one only ever granted as an extra), some never consented.
+fn fleet() -> (tempfile::TempDir, Running) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = format!(
+        "version: 1\napp:\n  name: Fleet App\n  client_id: {CLIENT}\n  redirect_uri: https://portal.azure.com\n\
+         apis:\n  microsoft-365-defender:\n    roles: [Incident.Read.All, AdvancedHunting.Read.All]\n\
+         \x20 defender-for-endpoint:\n    roles: [Alert.Read.All, Machine.Read.All, Vulnerability.Read.All, Ti.Read.All]\ntenants:\n"
+    );
+    let mut scenario = format!("app:\n  client_id: {CLIENT}\n  name: Fleet App\ntenants:\n");
+    for i in 0..200 {
+        let (name, id) = (
+            format!("Customer {i:03}"),
+            format!("{i:08x}-0000-4000-8000-000000000000"),
+        );
+        manifest.push_str(&format!("  - name: {name}\n    id: {id}\n"));
+        scenario.push_str(&format!("  - name: {name}\n    id: {id}\n"));
+        if i % 50 == 7 {
+            scenario.push_str("    failure: not_consented\n");
+            continue;
+        }
+        let m365d = if i % 40 == 3 {
+            "[Incident.Read.All]"
+        } else {
+            "[Incident.Read.All, AdvancedHunting.Read.All]"
+        };
+        let mde = if i % 60 == 11 {
+            "[Alert.Read.All, Machine.Read.All, Vulnerability.Read.All, Ti.Read.All, Machine.Isolate]"
+        } else {
+            "[Alert.Read.All, Machine.Read.All, Vulnerability.Read.All, Ti.Read.All]"
+        };
+        scenario.push_str(&format!(
+            "    grants:\n      https://api.security.microsoft.com: {m365d}\n      https://api.securitycenter.microsoft.com: {mde}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("consentry.yaml"), manifest).unwrap();
+    let running = Running::start(&scenario);
+    (dir, running)
+}
+
+#[test]
+fn a_200_tenant_fleet_fits_80_and_200_columns() {
+    let (dir, sandbox) = fleet();
+    let manifest = dir.path().join("consentry.yaml").display().to_string();
+    let table = |width: &str| {
+        let out = consentry(
+            &[
+                "verify",
+                &manifest,
+                "--authority-host",
+                &sandbox.url,
+                "--width",
+                width,
+            ],
+            &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+            None,
+        );
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        stdout(&out)
+    };
+    for (width, name) in [("80", "fleet_200_at_80"), ("200", "fleet_200_at_200")] {
+        let text = table(width);
+        let limit: usize = width.parse().unwrap();
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        // Consent links are one line each so terminals keep them clickable; everything else fits.
+        for line in text.lines().filter(|l| !l.contains("https://")) {
+            assert!(line.chars().count() <= limit, "wider than {width}: {line}");
+        }
+        assert!(widest > 0);
+        // Problems first: the first row is not ok, the last is.
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("│ Customer"))
+            .collect();
+        assert!(!rows[0].contains(" ok "), "{}", rows[0]);
+        assert!(rows[rows.len() - 1].contains(" ok "));
+        assert!(text.contains("200 tenants: "), "{text}");
+        snapshot!(name, text);
+    }
+    // At 200 columns the matrix fits, with the extra-only role as its own column.
+    let wide = table("200");
+    assert!(wide.contains("Machine.Isolate"), "{wide}");
+    assert!(wide.contains("✓ granted"));
+    // At 80 it does not: one row per tenant, missing and extra roles listed.
+    let narrow = table("80");
+    assert!(narrow.contains("Roles (✗ missing, + extra)"), "{narrow}");
+    assert!(narrow.contains("+ MDE: Machine.Isolate"), "{narrow}");
+}
+
+#[test]
+fn sort_color_and_fail_on_extra_through_the_binary() {
+    let (partner, sandbox) = Partner::new(&[
+        ("Zeta", T1, GRANTED),
+        ("Alpha", T2, "failure: not_consented"),
+    ]);
+    let manifest = partner.manifest();
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "verify",
+            manifest.as_str(),
+            "--authority-host",
+            &sandbox.url,
+        ];
+        args.extend_from_slice(extra);
+        let mut all = vec![("CONSENTRY_CLIENT_SECRET", SECRET)];
+        all.extend_from_slice(env);
+        consentry(&args, &all, None)
+    };
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("│ Zeta") || l.starts_with("│ Alpha"))
+            .map(|l| l.split('│').nth(1).unwrap().trim().to_owned())
+            .collect()
+    };
+    // Severity by default (Alpha is not_consented, Zeta ok); --sort manifest keeps file order.
+    assert_eq!(rows(&stdout(&run(&[], &[]))), ["Alpha", "Zeta"]);
+    assert_eq!(
+        rows(&stdout(&run(&["--sort", "manifest"], &[]))),
+        ["Zeta", "Alpha"]
+    );
+    let summary = stdout(&run(&[], &[]));
+    assert!(
+        summary.contains("2 tenants: 1 ok, 1 not_consented"),
+        "{summary}"
+    );
+    // Colour only when asked (stdout is a pipe here), and never when NO_COLOR... is overridden by
+    // an explicit --color always, as the flag is the user's latest word.
+    assert!(!stdout(&run(&[], &[])).contains('\x1b'));
+    let coloured = stdout(&run(&["--color", "always"], &[]));
+    assert!(
+        coloured.contains("\x1b[31mnot_consented\x1b[0m"),
+        "{coloured}"
+    );
+    assert!(coloured.contains("\x1b[32mok\x1b[0m"), "{coloured}");
+    assert!(!stdout(&run(&["--color", "never"], &[])).contains('\x1b'));
+    // JSON: attempts and time per tenant × API, and for the run.
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&["--format", "json"], &[]))).unwrap();
+    assert!(json["elapsed_ms"].is_u64());
+    let api = &json["tenants"][0]["apis"][0];
+    assert_eq!(api["attempts"], 1);
+    assert!(api["elapsed_ms"].is_u64());
+    // not_consented: every required role is missing, as the table's ✗ says.
+    assert_eq!(
+        json["tenants"][1]["apis"][0]["missing"],
+        serde_json::json!(["Incident.Read.All"])
+    );
+}
+
+#[test]
+fn fail_on_extra_is_a_status_in_every_format() {
+    let (partner, sandbox) = Partner::new(&[(
+        "Zeta",
+        T1,
+        "grants:\n  https://api.security.microsoft.com: [Incident.Read.All, Incident.ReadWrite.All]",
+    )]);
+    let manifest = partner.manifest();
+    for (format, expect) in [
+        ("table", "extra_roles"),
+        ("markdown", "extra_roles"),
+        ("json", "\"extra_roles\""),
+        ("github", "extra_roles"),
+        ("junit", "extra_roles"),
+    ] {
+        let out = consentry(
+            &[
+                "verify",
+                &manifest,
+                "--authority-host",
+                &sandbox.url,
+                "--fail-on-extra",
+                "--format",
+                format,
+            ],
+            &[("CONSENTRY_CLIENT_SECRET", SECRET)],
+            None,
+        );
+        assert_eq!(code(&out), 1, "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains(expect), "{format}: {text}");
+        assert!(
+            !text.contains("1/1 tenants fully covered"),
+            "{format}: {text}"
+        );
+    }
+}
+
+#[test]
+fn validate_honours_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, "version: 2\n").unwrap();
+    let out = consentry(
+        &["validate", path.to_str().unwrap()],
+        &[("NO_COLOR", "1")],
+        None,
+    );
+    assert_eq!(code(&out), 2);
+    assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
 }

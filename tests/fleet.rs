@@ -251,7 +251,11 @@ fn labels_show_in_every_format_and_group_the_table_and_markdown() {
         serde_json::json!(["emea", "tier-1"])
     );
     for format in ["table", "markdown", "junit", "github"] {
-        let out = verify_demo(&sandbox, &["--format", format, "--label", "onboarding"]);
+        // Wide enough that the table keeps "[apac, onboarding]" on one line.
+        let out = verify_demo(
+            &sandbox,
+            &["--format", format, "--label", "onboarding", "--width", "200"],
+        );
         let text = stdout(&out);
         // Litware and Proseware both need a look: every format names them with their labels.
         // GitHub escapes the comma in an annotation's title.

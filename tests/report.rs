@@ -416,7 +416,19 @@ fn table_marks_granted_missing_extra_and_unknown() {
     assert!(table.contains("4/12 tenants fully covered"), "{table}");
     assert!(table.contains("M365D Incident.Read.All 4/10"), "{table}");
     assert!(table.contains("Needs attention:"));
-    assert!(table.contains("Coho Winery (credential_rejected)"));
+    // Coho Winery's rejected credential is the app's failure: said once, at the top.
+    assert!(
+        table.starts_with("App-wide failure (credential_rejected)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1 tenant: see the app-wide failure above"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("Coho Winery (credential_rejected)"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -37,6 +37,7 @@ macro_rules! snapshot_json {
             prepend_module_to_snapshot => true,
             filters => vec![
                 (r#""generated_at": "[^"]+""#, r#""generated_at": "[TIME]""#),
+                (r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#),
                 (r#""(trace_id|correlation_id|request_id)": "[^"]+""#, r#""$1": "[ID]""#),
                 (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
                 // An expired token's times move with the clock.
@@ -324,12 +325,19 @@ async fn wrong_secret_stops_after_one_request_and_names_the_fix_for_every_tenant
         sandbox.requests_per_tenant()
     );
     sandbox.shutdown().await;
+    assert_eq!(report.tenants[0].status, Status::CredentialRejected);
     assert!(
-        report
-            .tenants
+        report.tenants[1..]
             .iter()
-            .all(|t| t.status == Status::CredentialRejected)
+            .all(|t| t.status == Status::NotChecked)
     );
+    let failure = report.app_failure.as_ref().unwrap();
+    assert!(
+        failure.fix.contains("in the home tenant"),
+        "{}",
+        failure.fix
+    );
+    assert_eq!(failure.tenants, report.tenants.len());
     let first = report.tenants[0].error.as_ref().unwrap();
     assert_eq!(first.code.as_deref(), Some("AADSTS7000215"));
     assert_eq!(first.http_status, Some(401));
@@ -346,7 +354,7 @@ async fn wrong_secret_stops_after_one_request_and_names_the_fix_for_every_tenant
             .unwrap()
             .as_deref()
             .unwrap()
-            .contains("in the home tenant")
+            .contains("see the app-wide failure")
     );
     assert_eq!(report.exit(), Exit::Undetermined);
 }
@@ -679,7 +687,7 @@ async fn exit_codes_follow_the_contract() {
         .await
         .unwrap();
     assert_eq!(strict.exit(), Exit::Findings);
-    assert_eq!(strict.tenants[1].status, Status::Ok);
+    assert_eq!(strict.tenants[1].status, Status::ExtraRoles);
     assert_eq!(
         strict.tenants[1].hint.as_deref(),
         Some(
@@ -1192,11 +1200,16 @@ async fn a_credential_that_cannot_be_used_stops_the_run_before_any_token_request
     let sent = total_requests(&sandbox);
     sandbox.shutdown().await;
     assert_eq!(sent, 0, "no token request without a usable credential");
+    // The first tenant met the failure; the rest were never asked. The cause is said once.
+    assert_eq!(report.tenants[0].status, Status::CredentialRejected);
     assert!(
-        report
-            .tenants
+        report.tenants[1..]
             .iter()
-            .all(|t| t.status == Status::CredentialRejected)
+            .all(|t| t.status == Status::NotChecked && t.app_failure)
+    );
+    assert_eq!(
+        report.app_failure.as_ref().map(|f| f.status),
+        Some(Status::CredentialRejected)
     );
     let first = report.tenants[0].error.as_ref().unwrap();
     assert!(

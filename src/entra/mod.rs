@@ -37,6 +37,15 @@ pub struct AccessToken {
     pub ext_expires_in: Option<u64>,
 }
 
+/// One attempt of a token request, answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempted {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// When the answer will be retried and asked for a wait (`Retry-After`), that wait.
+    pub retry_after: Option<std::time::Duration>,
+}
+
 /// What kind of failure a token request ended in: what callers branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -225,6 +234,19 @@ impl TokenClient {
         resource: &str,
         gate: Option<&Gate>,
     ) -> Result<AccessToken, TokenError> {
+        self.request_observed(tenant, resource, gate, &|_| {}).await
+    }
+
+    /// [`request`](Self::request), telling `observe` about every attempt answered: its number and,
+    /// when it will be retried, the `Retry-After` the answer asked for (progress and reports show
+    /// retries with it).
+    pub async fn request_observed(
+        &self,
+        tenant: &str,
+        resource: &str,
+        gate: Option<&Gate>,
+        observe: &(dyn Fn(Attempted) + Sync),
+    ) -> Result<AccessToken, TokenError> {
         let url = token_url(&self.authority, tenant);
         let scope = default_scope(resource);
         // Every attempt's id, kept for the report (support cases name each request).
@@ -243,6 +265,13 @@ impl TokenClient {
                         Step::Done(Err(e)) | Step::Again { error: e, .. } => e.kind.as_str(),
                     };
                     tracing::debug!(tenant, resource, attempt = info.number, outcome, retry = matches!(step, Step::Again { .. }), request_id = %info.request_id, "token request");
+                    observe(Attempted {
+                        number: info.number,
+                        retry_after: match &step {
+                            Step::Again { retry_after, .. } => *retry_after,
+                            Step::Done(_) => None,
+                        },
+                    });
                     step
                 }
             },

@@ -520,7 +520,8 @@ fn from_state(tenant: &Tenant, seen: &TenantReport, by_name: bool) -> Decision {
     };
     match seen.status {
         Status::NotConsented => return Decision::plain(Action::Consent, said()),
-        Status::Ok | Status::MissingRoles => {}
+        // Extra roles are not something consent fixes: the roles still decide the action.
+        Status::Ok | Status::ExtraRoles | Status::MissingRoles => {}
         Status::InvalidToken
         | Status::Disabled
         | Status::ResourceMissing
@@ -629,6 +630,9 @@ fn id_changed(old_id: &str, tenant: &Tenant) -> Decision {
 fn default_hint(status: Status) -> &'static str {
     match status {
         Status::Ok => "Every required role is granted.",
+        Status::ExtraRoles => {
+            "Every required role is granted, and roles the manifest does not require as well."
+        }
         Status::MissingRoles => "Some required roles are not granted.",
         Status::InvalidToken => {
             "The token did not match the tenant, API or app asked for; check the tenant id and cloud."

@@ -121,6 +121,8 @@ mod tests {
             fail_on_extra: false,
             credential: None,
             signatures: None,
+            app_failure: None,
+            elapsed_ms: 0,
             summary: Summary::default(),
             app_registration: None,
             tenants: Vec::new(),

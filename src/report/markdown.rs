@@ -246,6 +246,7 @@ fn status_counts(report: &Report) -> String {
 fn icon(status: Status) -> &'static str {
     match status {
         Status::Ok => "✅",
+        Status::ExtraRoles => "⚠️",
         s if s.is_undetermined() => "❓",
         _ => "❌",
     }

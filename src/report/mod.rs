@@ -22,7 +22,7 @@ pub use github::{Github, escape_data, escape_property, render_diagnostics};
 pub use json::Json;
 pub use junit::Junit;
 pub use markdown::{Markdown, markdown_escape};
-pub use table::Table;
+pub use table::{Sort, Table, TableOptions, verify_table};
 
 /// One output format for one kind of data. Every format renders the whole data in one call, so the
 /// buffered ones (JUnit's counts come before its test cases) need nothing special.
@@ -80,8 +80,12 @@ pub fn render_verify(report: &Report, format: VerifyFormat) -> String {
         VerifyFormat::Junit => Junit.render(report),
         VerifyFormat::Github => Github.render(report),
     };
-    // `verify --app`: the registration comes first, as it was checked first. JSON and JUnit carry
-    // it inside their own structure.
+    with_registration(report, format, body)
+}
+
+/// `verify --app`: the registration comes first, as it was checked first. JSON and JUnit carry it
+/// inside their own structure.
+fn with_registration(report: &Report, format: VerifyFormat, body: String) -> String {
     match (format, &report.app_registration) {
         (VerifyFormat::Table | VerifyFormat::Markdown | VerifyFormat::Github, Some(section)) => {
             format!("{}{body}", registration_lines(section, format))
@@ -206,6 +210,15 @@ pub fn render_verify_by_label(report: &Report, format: VerifyFormat) -> String {
         }
     }
     out
+}
+
+/// Renders a verify report, the table laid out for `table` (width, colour, row order); the other
+/// formats do not depend on a terminal.
+pub fn render_verify_with(report: &Report, format: VerifyFormat, table: &TableOptions) -> String {
+    match format {
+        VerifyFormat::Table => with_registration(report, format, verify_table(report, table)),
+        other => render_verify(report, other),
+    }
 }
 
 /// Lists the catalog (`consentry roles`), or one API of it: alias, display name, app id, resource
@@ -358,6 +371,10 @@ fn api_message(tenant: &TenantReport, api: &ApiReport) -> String {
     match api.status {
         Status::Ok => "every required role is granted".to_owned(),
         Status::MissingRoles => format!("missing roles: {}", api.missing.join(", ")),
+        Status::ExtraRoles => format!(
+            "grants roles the manifest does not require: {}",
+            api.extra.join(", ")
+        ),
         other => match &api.error {
             Some(e) => format!("{other}: {}", e.message),
             None => other.to_string(),

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::Options;
 use super::report::{
-    ApiReport, AppInfo, EntraError, Report, RoleCoverage, SCHEMA_VERSION, Status, Summary,
-    TenantReport,
+    ApiReport, AppFailure, AppInfo, EntraError, Report, RoleCoverage, SCHEMA_VERSION, Status,
+    Summary, TenantReport,
 };
 use crate::entra::aadsts::{self, Disposition};
 use crate::entra::{Kind, TokenError};
@@ -131,6 +131,7 @@ fn api_reports(
     tenant: &Tenant,
     outcomes: Vec<(usize, ApiOutcome)>,
     rejection: Option<&EntraError>,
+    fail_on_extra: bool,
 ) -> (Vec<(ApiReport, Option<Cause>)>, Option<String>) {
     let mut tid: Option<String> = tenant.id.guid().map(|g| g.to_string());
     let mut learnt = false;
@@ -148,6 +149,9 @@ fn api_reports(
             missing: Vec::new(),
             extra: Vec::new(),
             error: None,
+            // Filled in by the run, which timed the requests.
+            attempts: 0,
+            elapsed_ms: 0,
         };
         match outcome {
             ApiOutcome::Token {
@@ -171,10 +175,14 @@ fn api_reports(
                     report.missing = sorted_diff(&required, &granted);
                     report.extra = sorted_diff(&granted, &required);
                     report.granted = granted.into_iter().collect();
-                    report.status = if report.missing.is_empty() {
-                        Status::Ok
-                    } else {
+                    report.status = if !report.missing.is_empty() {
                         Status::MissingRoles
+                    } else if fail_on_extra && !report.extra.is_empty() {
+                        // The run counts extras as findings: say so in the status every format
+                        // shows, not only in the exit code.
+                        Status::ExtraRoles
+                    } else {
+                        Status::Ok
                     };
                 } else {
                     report.status = Status::InvalidToken;
@@ -191,7 +199,9 @@ fn api_reports(
             }
             ApiOutcome::Failed(error) if error.kind == Kind::Cancelled => {
                 cause = Some(Cause::Entra(Kind::Cancelled));
-                report.status = Status::CredentialRejected;
+                // Never asked: nothing is known about the tenant, and the one cause is the app's,
+                // said once in the report's `app_failure`.
+                report.status = Status::NotChecked;
                 let because = rejection
                     .map(|r| match &r.code {
                         Some(code) => format!(" ({code}: {})", r.message),
@@ -215,6 +225,11 @@ fn api_reports(
                 cause = Some(Cause::Entra(error.kind));
                 report.status = status(error.kind);
                 report.error = Some(entra_error(&error));
+                // Entra said the tenant grants this app nothing here: every required role is
+                // known to be missing, as the table's ✗ says. Unknown states keep `missing` empty.
+                if grants_nothing(report.status) {
+                    report.missing = report.required.clone();
+                }
             }
             ApiOutcome::Unfinished(why) => {
                 if matches!(why, Unfinished::Deadline(_)) {
@@ -258,6 +273,15 @@ fn api_reports(
     (apis, tenant_id)
 }
 
+/// Whether Entra's answer for this status means the app holds no role in the tenant × API (no
+/// service principal, a disabled one, no resource, no tenant): its required roles are `missing`.
+pub fn grants_nothing(status: Status) -> bool {
+    matches!(
+        status,
+        Status::NotConsented | Status::Disabled | Status::ResourceMissing | Status::TenantNotFound
+    )
+}
+
 fn role_list(apis: &[ApiReport], pick: fn(&ApiReport) -> &Vec<String>) -> String {
     apis.iter()
         .filter(|a| !pick(a).is_empty())
@@ -288,6 +312,8 @@ fn hint(
         .and_then(aadsts::lookup);
     let text = match status {
         Status::Ok => return None,
+        // Said below, with the roles, whenever extras count.
+        Status::ExtraRoles => String::new(),
         Status::MissingRoles => format!(
             "Consented, but the token lacks {}. Send the consent link again: an admin must re-consent to grant roles the app now requests (if consent was just given, wait a few minutes for it to replicate).",
             role_list(apis, |a| &a.missing)
@@ -300,6 +326,7 @@ fn hint(
             .or_else(|| aadsts::lookup_number(7000215))
             .map(|e| e.advice.to_owned())
             .unwrap_or_default(),
+        Status::NotChecked if cause == Some(Cause::Entra(Kind::Cancelled)) => "Not asked: the app's credential was rejected (see the app-wide failure); fix it, then run verify again.".to_owned(),
         Status::NotChecked => "The run was stopped before this tenant was checked: run verify again.".to_owned(),
         _ => match (entry, cause) {
             (_, Some(Cause::Deadline)) => "The run's --deadline passed before this tenant answered: run again later, with a longer --deadline, or check it alone with --tenant.".to_owned(),
@@ -335,12 +362,21 @@ fn tenant_report(
     rejection: Option<&EntraError>,
     options: &Options,
 ) -> TenantReport {
-    let (apis, tenant_id) = api_reports(manifest, tenant, outcomes, rejection);
-    let status = apis
+    let (apis, tenant_id) =
+        api_reports(manifest, tenant, outcomes, rejection, options.fail_on_extra);
+    // A tenant that rejected the credential says so, even when its other APIs were then never
+    // asked (`not_checked`, ranked worse): the rejection is what it told.
+    let status = if apis
         .iter()
-        .map(|(a, _)| a.status)
-        .max()
-        .unwrap_or(Status::Ok);
+        .any(|(a, _)| a.status == Status::CredentialRejected)
+    {
+        Status::CredentialRejected
+    } else {
+        apis.iter()
+            .map(|(a, _)| a.status)
+            .max()
+            .unwrap_or(Status::Ok)
+    };
     let deciding = apis.iter().find(|(a, _)| a.status == status);
     let error = deciding.and_then(|(a, _)| a.error.clone());
     let cause = deciding.and_then(|(_, cause)| *cause);
@@ -352,8 +388,8 @@ fn tenant_report(
             role_list(&apis, |a| &a.extra)
         );
         hint = Some(match hint {
-            Some(h) => format!("{h} {extra}"),
-            None => extra,
+            Some(h) if !h.is_empty() => format!("{h} {extra}"),
+            _ => extra,
         });
     }
     // resource_missing: once the customer activates the service, consent is the next step.
@@ -380,7 +416,98 @@ fn tenant_report(
         error,
         hint,
         consent_url,
+        app_failure: false,
     }
+}
+
+/// Kinds that say nothing about a tenant and everything about the way to the authority: when
+/// every request of a run failed so, the cause is the run's, not forty tenants'.
+fn unreachable(kind: Kind) -> bool {
+    matches!(kind, Kind::Transport | Kind::Timeout)
+}
+
+/// The first failure of a run in which every request of at least two tenants failed on the way
+/// to the authority (a single tenant's failure stays that tenant's).
+fn all_unreachable(per_tenant: &[Vec<(usize, ApiOutcome)>]) -> Option<TokenError> {
+    if per_tenant.len() < 2 {
+        return None;
+    }
+    let mut first = None;
+    for (_, outcome) in per_tenant.iter().flatten() {
+        match outcome {
+            ApiOutcome::Failed(e) if unreachable(e.kind) => {
+                first.get_or_insert(e);
+            }
+            _ => return None,
+        }
+    }
+    first.cloned()
+}
+
+/// The app-wide failure of a run, if any: the app's credential rejected (by any tenant), or the
+/// authority unreachable for every request of every tenant. Marks the tenants it explains and
+/// shortens their hints to a pointer, so the fix is said once.
+fn app_failure(
+    unreachable_first: Option<&TokenError>,
+    rejection: Option<&EntraError>,
+    tenants: &mut [TenantReport],
+) -> Option<AppFailure> {
+    let (status, error, fix, pointer) = if let Some(rejection) = rejection {
+        let fix = hint(
+            Status::CredentialRejected,
+            &[],
+            Some(Cause::Entra(Kind::CredentialRejected)),
+            Some(rejection),
+        )
+        .unwrap_or_default();
+        (
+            Status::CredentialRejected,
+            rejection.clone(),
+            fix,
+            "The app's credential was rejected: see the app-wide failure above.",
+        )
+    } else {
+        let first = unreachable_first?;
+        let error = entra_error(first);
+        let fix = hint(
+            Status::Error,
+            &[],
+            Some(Cause::Entra(first.kind)),
+            Some(&error),
+        )
+        .unwrap_or_default();
+        (
+            Status::Error,
+            error,
+            fix,
+            "The authority could not be reached: see the app-wide failure above.",
+        )
+    };
+    let mut count = 0;
+    for tenant in tenants.iter_mut() {
+        let explained = match status {
+            Status::CredentialRejected => {
+                tenant.apis.iter().any(|a| {
+                    a.status == Status::CredentialRejected
+                        || a.error
+                            .as_ref()
+                            .is_some_and(|e| e.error == Kind::Cancelled.as_str())
+                }) && tenant.status.is_undetermined()
+            }
+            _ => true,
+        };
+        if explained {
+            tenant.app_failure = true;
+            tenant.hint = Some(pointer.to_owned());
+            count += 1;
+        }
+    }
+    Some(AppFailure {
+        status,
+        error,
+        fix,
+        tenants: count,
+    })
 }
 
 /// The summary of `tenants` (also of a subset: `--group-by label`).
@@ -426,7 +553,8 @@ pub fn assess(
             ApiOutcome::Failed(e) if e.kind == Kind::CredentialRejected => Some(entra_error(e)),
             _ => None,
         });
-    let tenants: Vec<TenantReport> = selected
+    let unreachable_first = all_unreachable(&per_tenant);
+    let mut tenants: Vec<TenantReport> = selected
         .iter()
         .zip(per_tenant)
         .map(|(&ti, outcomes)| {
@@ -439,6 +567,7 @@ pub fn assess(
             )
         })
         .collect();
+    let app_failure = app_failure(unreachable_first.as_ref(), rejection.as_ref(), &mut tenants);
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now,
@@ -451,6 +580,8 @@ pub fn assess(
         // Known to the caller that signed in, not to the assessment.
         credential: None,
         signatures: None,
+        app_failure,
+        elapsed_ms: 0,
         summary: summary(&tenants),
         app_registration: None,
         tenants,
@@ -468,10 +599,7 @@ impl Report {
             .app_registration
             .as_ref()
             .is_some_and(|a| a.with_severity("error").next().is_some())
-            || self.tenants.iter().any(|t| {
-                t.status != Status::Ok
-                    || (self.fail_on_extra && t.apis.iter().any(|a| !a.extra.is_empty()))
-            })
+            || self.tenants.iter().any(|t| t.status != Status::Ok)
         {
             Exit::Findings
         } else {
@@ -696,7 +824,22 @@ mod tests {
         strict.fail_on_extra = true;
         let r = build(outcomes(), &strict);
         assert_eq!(r.exit(), Exit::Findings);
-        assert_eq!(r.tenants[0].status, Status::Ok);
+        // What makes the exit code 1 is a status every format shows and the summary counts.
+        assert_eq!(r.tenants[0].status, Status::ExtraRoles);
+        assert_eq!(r.tenants[0].apis[1].status, Status::ExtraRoles);
+        assert_eq!(r.tenants[0].apis[0].status, Status::Ok);
+        assert_eq!(r.tenants[1].status, Status::Ok);
+        assert_eq!(r.summary.by_status.get(&Status::ExtraRoles), Some(&1));
+        assert_eq!(r.summary.fully_covered, 1);
+        assert!(
+            r.tenants[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("Extra roles granted")
+        );
+        // Without the flag the same tenant is ok: extras are listed, not findings.
+        assert_eq!(build(outcomes(), &options()).tenants[0].status, Status::Ok);
         assert!(
             r.tenants[0]
                 .hint
@@ -767,6 +910,69 @@ mod tests {
     }
 
     #[test]
+    fn an_authority_unreachable_for_every_request_is_one_app_wide_failure() {
+        let unreachable = || {
+            let mut e = TokenError::new(Kind::Transport, "connection refused");
+            e.attempts = 4;
+            ApiOutcome::Failed(e)
+        };
+        let r = build(
+            vec![
+                vec![unreachable(), unreachable()],
+                vec![unreachable(), unreachable()],
+            ],
+            &options(),
+        );
+        let failure = r.app_failure.as_ref().unwrap();
+        assert_eq!(failure.status, Status::Error);
+        assert!(failure.fix.contains("--authority-host"), "{}", failure.fix);
+        assert_eq!(failure.tenants, 2);
+        assert!(
+            r.tenants
+                .iter()
+                .all(|t| t.app_failure && t.status == Status::Error)
+        );
+        assert_eq!(r.exit(), Exit::Undetermined);
+        // One tenant that answered is enough to make it the tenants' own failures.
+        let r = build(
+            vec![
+                vec![unreachable(), unreachable()],
+                vec![token("9f", &["Incident.Read.All"]), unreachable()],
+            ],
+            &options(),
+        );
+        assert_eq!(r.app_failure, None);
+        assert!(r.tenants.iter().all(|t| !t.app_failure));
+    }
+
+    #[test]
+    fn missing_lists_every_required_role_when_entra_says_nothing_is_granted() {
+        let r = build(
+            vec![
+                vec![
+                    rejected(Kind::NotConsented, "AADSTS700016"),
+                    rejected(Kind::Disabled, "AADSTS7000112"),
+                ],
+                vec![
+                    rejected(Kind::TenantNotFound, "AADSTS90002"),
+                    ApiOutcome::Invalid {
+                        message: "claim `aud`: expected a, got b".into(),
+                    },
+                ],
+            ],
+            &options(),
+        );
+        let fab = &r.tenants[0];
+        assert_eq!(fab.apis[0].missing, fab.apis[0].required);
+        assert_eq!(fab.apis[1].missing, vec!["Machine.Read.All".to_owned()]);
+        let nw = &r.tenants[1];
+        assert_eq!(nw.apis[0].missing, nw.apis[0].required);
+        assert!(!nw.apis[0].missing.is_empty());
+        // Nothing is known from a token that is not evidence: nothing is said missing.
+        assert_eq!(nw.apis[1].missing, Vec::<String>::new());
+    }
+
+    #[test]
     fn credential_rejected_explains_not_asked_tenants_and_exits_3() {
         let r = build(
             vec![
@@ -778,11 +984,23 @@ mod tests {
             ],
             &options(),
         );
+        // The tenant that was asked says so; the tenant never asked is not_checked.
+        assert_eq!(r.tenants[0].status, Status::CredentialRejected);
+        assert_eq!(r.tenants[1].status, Status::NotChecked);
+        assert_eq!(r.tenants[0].apis[1].status, Status::NotChecked);
+        // The cause is said once, app-wide, with its fix; the tenants point there.
+        let failure = r.app_failure.as_ref().unwrap();
+        assert_eq!(failure.status, Status::CredentialRejected);
+        assert_eq!(failure.error.code.as_deref(), Some("AADSTS7000215"));
         assert!(
-            r.tenants
-                .iter()
-                .all(|t| t.status == Status::CredentialRejected)
+            failure
+                .fix
+                .starts_with("Fix the app's credential in the home tenant"),
+            "{}",
+            failure.fix
         );
+        assert_eq!(failure.tenants, 2);
+        assert!(r.tenants.iter().all(|t| t.app_failure));
         let nw = &r.tenants[1];
         let error = nw.error.as_ref().unwrap();
         assert_eq!(error.error, "not_asked");
@@ -796,9 +1014,16 @@ mod tests {
             nw.hint
                 .as_deref()
                 .unwrap()
-                .starts_with("Fix the app's credential in the home tenant")
+                .contains("see the app-wide failure"),
+            "{:?}",
+            nw.hint
         );
-        assert_eq!(r.tenants[0].hint, nw.hint, "one message for every tenant");
+        assert!(
+            !nw.hint
+                .as_deref()
+                .unwrap()
+                .contains("Fix the app's credential")
+        );
         assert_eq!(r.exit(), Exit::Undetermined);
     }
 

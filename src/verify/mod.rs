@@ -156,10 +156,12 @@ pub enum VerifyError {
 
 /// Progress of a run, counted in tenants. The CLI draws a bar on a terminal; tests count.
 pub trait Progress: Send + Sync {
-    /// The run starts; `total` tenants will be checked.
+    /// The run starts; `total` token requests (tenant × API) will be made.
     fn start(&self, total: usize);
-    /// One more tenant is done.
+    /// One more token request is answered (retries included).
     fn advance(&self);
+    /// A request will be retried after the `Retry-After` wait its answer asked for.
+    fn waiting(&self, _retry_after: std::time::Duration) {}
     /// The run is over.
     fn finish(&self);
 }
@@ -340,15 +342,12 @@ pub async fn run_until(
                 .map(move |(ai, _)| (slot, ai))
         })
         .collect();
-    // Requests still out per tenant: progress counts tenants, not requests.
-    let mut remaining = vec![0usize; selected.len()];
-    for &(slot, _) in &jobs {
-        remaining[slot] += 1;
-    }
-    progress.start(selected.len());
-    for _ in remaining.iter().filter(|&&n| n == 0) {
-        progress.advance();
-    }
+    // Progress counts requests: a tenant with three APIs is three steps, and a long wait on one
+    // request shows as such instead of a frozen tenant count.
+    progress.start(jobs.len());
+    let started = std::time::Instant::now();
+    // Per job: attempts answered and milliseconds to the final answer, for the report.
+    let mut timings: Vec<(u32, u64)> = vec![(0, 0); jobs.len()];
 
     tracing::debug!(
         tenants = selected.len(),
@@ -369,9 +368,21 @@ pub async fn run_until(
             let gate = &gate;
             let (keys, verified, not_verifiable) = (keys.as_ref(), &verified, &not_verifiable);
             async move {
+                let attempts = std::sync::atomic::AtomicU32::new(0);
+                let began = std::time::Instant::now();
+                let observe = |attempt: crate::entra::Attempted| {
+                    attempts.fetch_max(attempt.number, Ordering::Relaxed);
+                    if let Some(wait) = attempt.retry_after {
+                        progress.waiting(wait);
+                    }
+                };
                 let result = client
-                    .request(&tenant.id.as_str(), &api.resource, Some(gate))
+                    .request_observed(&tenant.id.as_str(), &api.resource, Some(gate), &observe)
                     .await;
+                let timing = (
+                    attempts.load(Ordering::Relaxed),
+                    u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
                 let expected = jwt::Expected {
                     tenant_id: tenant.id.guid(),
                     resource: &api.resource,
@@ -400,7 +411,7 @@ pub async fn run_until(
                     (result, _) => read_token(result, &expected),
                 };
                 tracing::debug!(tenant = %tenant.id, api = %api.key, status = %outcome.status(), "tenant × API checked");
-                (index, slot, outcome)
+                (index, outcome, timing)
             }
         })
         .buffer_unordered(buffer.max(1));
@@ -414,12 +425,10 @@ pub async fn run_until(
             signal = &mut stop => break Some(Unfinished::Stopped(signal)),
             () = &mut deadline => break Some(Unfinished::Deadline(options.deadline)),
             next = stream.next() => match next {
-                Some((index, slot, outcome)) => {
+                Some((index, outcome, timing)) => {
                     outcomes[index] = Some(outcome);
-                    remaining[slot] -= 1;
-                    if remaining[slot] == 0 {
-                        progress.advance();
-                    }
+                    timings[index] = timing;
+                    progress.advance();
                 }
                 None => break None,
             },
@@ -436,6 +445,12 @@ pub async fn run_until(
         );
     }
 
+    let elapsed = started.elapsed();
+    // Each tenant's API reports come in the order of its jobs.
+    let mut per_tenant_timings: Vec<Vec<(u32, u64)>> = vec![Vec::new(); selected.len()];
+    for (&(slot, _), timing) in jobs.iter().zip(&timings) {
+        per_tenant_timings[slot].push(*timing);
+    }
     let mut per_tenant: Vec<Vec<(usize, ApiOutcome)>> =
         (0..selected.len()).map(|_| Vec::new()).collect();
     for ((slot, ai), outcome) in jobs.into_iter().zip(outcomes) {
@@ -452,6 +467,13 @@ pub async fn run_until(
     }
     let mut report = assess(manifest, &selected, per_tenant, options, chrono::Utc::now());
     report.credential = Some(credential.info());
+    report.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    for (tenant, timings) in report.tenants.iter_mut().zip(per_tenant_timings) {
+        for (api, (attempts, elapsed_ms)) in tenant.apis.iter_mut().zip(timings) {
+            api.attempts = attempts;
+            api.elapsed_ms = elapsed_ms;
+        }
+    }
     if options.verify_signature {
         report.signatures = Some(report::Signatures {
             verified: verified.into_inner(),

@@ -32,6 +32,14 @@ pub struct Report {
     /// verified by design (Microsoft Graph). A token whose signature fails is `invalid_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatures: Option<Signatures>,
+    /// A failure that is the app's, not any tenant's (its credential rejected, the authority
+    /// unreachable for every request): said once here, with its fix; the tenants it explains
+    /// carry `app_failure: true` instead of repeating it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_failure: Option<AppFailure>,
+    /// Milliseconds the run took, from the first request to the last answer.
+    #[serde(default)]
+    pub elapsed_ms: u64,
     /// Counts over all tenants.
     pub summary: Summary,
     /// With `verify --app`: the partner's app registration checked first (issue 7).
@@ -186,6 +194,19 @@ pub struct RoleCoverage {
     pub granted: usize,
 }
 
+/// One cause behind every failing tenant, reported once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppFailure {
+    /// `credential_rejected`, or `error` when the authority could not be reached at all.
+    pub status: Status,
+    /// What Entra (or the network) said, for the first request that failed so.
+    pub error: EntraError,
+    /// What to do about it.
+    pub fix: String,
+    /// How many tenants it left undetermined.
+    pub tenants: usize,
+}
+
 /// What one tenant granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantReport {
@@ -209,6 +230,10 @@ pub struct TenantReport {
     pub hint: Option<String>,
     /// The tenant's admin-consent link, when consent is the fix.
     pub consent_url: Option<String>,
+    /// Whether the report's `app_failure` explains this tenant's status (its hint then points
+    /// there rather than repeating the fix).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub app_failure: bool,
 }
 
 /// What one tenant granted for one API.
@@ -224,12 +249,22 @@ pub struct ApiReport {
     pub required: Vec<String>,
     /// Roles the token carries, sorted (empty when no valid token was had).
     pub granted: Vec<String>,
-    /// Required but not granted, sorted.
+    /// Required roles the tenant is known not to grant, sorted: those absent from a valid token,
+    /// and every required role when Entra said the tenant grants the app nothing
+    /// (`not_consented`, `disabled`, `resource_missing`, `tenant_not_found`). Empty when nothing
+    /// is known (`invalid_token`, `credential_rejected`, `not_checked`, `error`).
     pub missing: Vec<String>,
     /// Granted but not required, sorted.
     pub extra: Vec<String>,
     /// What Entra said, when the token request failed or the token was not evidence.
     pub error: Option<EntraError>,
+    /// Token requests sent for this tenant × API (1 unless throttling or faults were retried;
+    /// 0 when none was sent).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Milliseconds from the first attempt to the answer, retries and their waits included.
+    #[serde(default)]
+    pub elapsed_ms: u64,
 }
 
 /// A token error as Entra reported it (reference §4), or a transport failure.
@@ -263,6 +298,10 @@ pub struct EntraError {
 pub enum Status {
     /// Every required role is granted.
     Ok,
+    /// Every required role is granted, and so are roles the manifest does not require, and the
+    /// run counted that as a finding (`--fail-on-extra`). Without that flag such a tenant is `ok`
+    /// and its extra roles are only listed. Better than `missing_roles`: nothing needed is absent.
+    ExtraRoles,
     /// Consented, but some required roles are missing from the token.
     MissingRoles,
     /// The token is not evidence: wrong `tid`, `aud`, `appid`, or expired.
@@ -286,8 +325,9 @@ pub enum Status {
 
 impl Status {
     /// Every status, best first.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Ok,
+        Status::ExtraRoles,
         Status::MissingRoles,
         Status::InvalidToken,
         Status::NotConsented,
@@ -303,6 +343,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::ExtraRoles => "extra_roles",
             Status::MissingRoles => "missing_roles",
             Status::InvalidToken => "invalid_token",
             Status::NotConsented => "not_consented",
