@@ -254,7 +254,14 @@ fn labels_show_in_every_format_and_group_the_table_and_markdown() {
         // Wide enough that the table keeps "[apac, onboarding]" on one line.
         let out = verify_demo(
             &sandbox,
-            &["--format", format, "--label", "onboarding", "--width", "200"],
+            &[
+                "--format",
+                format,
+                "--label",
+                "onboarding",
+                "--width",
+                "200",
+            ],
         );
         let text = stdout(&out);
         // Litware and Proseware both need a look: every format names them with their labels.
