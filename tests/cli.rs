@@ -1575,3 +1575,39 @@ fn validate_honours_no_color() {
     assert_eq!(code(&out), 2);
     assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
 }
+
+#[test]
+fn an_unreachable_authority_is_one_app_wide_failure_and_every_retry_is_counted() {
+    // Nothing listens on port 9: every request of every tenant fails on the way to the authority.
+    let (partner, sandbox) = Partner::new(&[("Zeta", T1, ""), ("Alpha", T2, "")]);
+    let manifest = partner.manifest();
+    let args = [
+        "verify",
+        manifest.as_str(),
+        "--authority-host",
+        "http://127.0.0.1:9",
+        "--retries",
+        "1",
+        "--format",
+        "json",
+    ];
+    let out = consentry(&args, &[("CONSENTRY_CLIENT_SECRET", SECRET)], None);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let failure = &json["app_failure"];
+    assert_eq!(failure["status"], "error", "{json}");
+    assert_eq!(failure["tenants"], 2, "{json}");
+    for tenant in json["tenants"].as_array().unwrap() {
+        assert_eq!(tenant["app_failure"], true, "{tenant}");
+        // The first attempt and one retry, each counted.
+        assert_eq!(tenant["apis"][0]["attempts"], 2, "{tenant}");
+    }
+    // Said once on stderr, not once per tenant.
+    assert_eq!(
+        stderr(&out).matches("app-wide failure").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sandbox.total_requests(), 0);
+}
