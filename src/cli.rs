@@ -142,6 +142,11 @@ pub struct AppCheckArgs {
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub fail_on_warning: bool,
+    /// Do not read consentry's own certificate or federated token to check that the app lists
+    /// it: for a job that checks the registration but never signs in as the app (a GitHub token
+    /// carries the subject of the job that asks for it, e.g. `…:pull_request`).
+    #[arg(long)]
+    pub skip_credential_check: bool,
 }
 
 /// `consentry app required-access`.
@@ -1232,8 +1237,11 @@ fn verify_options(args: &VerifyArgs, authority_host: url::Url) -> verify::Option
 fn verify_app_registration(
     args: &VerifyArgs,
     manifest: &Manifest,
+    credential: &credential::AppCredential,
 ) -> Result<verify::report::AppRegistration, Exit> {
-    let expected = app::Expected::from_manifest(manifest);
+    let mut expected = app::Expected::from_manifest(manifest);
+    expected.credential =
+        configured_credential(&args.manifest.manifest, manifest, Some(credential));
     let options = app::CheckOptions {
         now: chrono::Utc::now(),
         expiry_warning: args.expiry_warning,
@@ -1340,19 +1348,19 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Err(exit) = check_outputs(&outputs, &inputs) {
         return exit;
     }
+    let (authority, credential, signals) =
+        match online_setup(manifest_path, &manifest, &args.authority) {
+            Ok(setup) => setup,
+            Err(exit) => return exit,
+        };
     let registration = if args.app {
-        match verify_app_registration(args, &manifest) {
+        match verify_app_registration(args, &manifest, &credential) {
             Ok(section) => Some(section),
             Err(exit) => return exit,
         }
     } else {
         None
     };
-    let (authority, credential, signals) =
-        match online_setup(manifest_path, &manifest, &args.authority) {
-            Ok(setup) => setup,
-            Err(exit) => return exit,
-        };
     let wait = match verify_wait(args, &authority) {
         Ok(wait) => wait,
         Err(e) => return fail(Exit::Usage, e),
@@ -1818,6 +1826,64 @@ fn read_registration(
     }
 }
 
+/// The credential consentry signs in with, as the registration must list it (for the check's
+/// configured-credential findings). A secret needs nothing read (Graph never returns secret
+/// values, so "the app has one" is all there is to check). A certificate's thumbprint comes from
+/// its file or variable; a federated token's issuer, subject and audience from the token (GitHub's
+/// is fetched). `loaded` is the credential when the caller has it already (`verify --app`);
+/// otherwise it is loaded here, and a credential that cannot be read becomes a finding, not a
+/// failure: a job that only checks the registration often does not have it.
+fn configured_credential(
+    manifest_path: &Path,
+    manifest: &Manifest,
+    loaded: Option<&credential::AppCredential>,
+) -> app::ConfiguredCredential {
+    let what = match &manifest.app.credential {
+        Credential::ClientSecret(_) => return app::ConfiguredCredential::Secret,
+        Credential::Certificate(_) => "certificate",
+        Credential::Federated(_) => "federated token",
+    };
+    let not_read = |error: &credential::CredentialError| app::ConfiguredCredential::NotRead {
+        what,
+        reason: error.to_string(),
+        absent: error.is_absent(),
+    };
+    let owned;
+    let credential = match loaded {
+        Some(credential) => credential,
+        None => {
+            let dir = manifest_path.parent().unwrap_or(Path::new("."));
+            let env = |name: &str| std::env::var(name).ok();
+            match credential::AppCredential::load(
+                &manifest.app.credential,
+                &manifest.app.client_id.to_string(),
+                dir,
+                &env,
+            ) {
+                Ok(credential) => {
+                    owned = credential;
+                    &owned
+                }
+                Err(error) => return not_read(&error),
+            }
+        }
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(_) => {
+            return app::ConfiguredCredential::NotRead {
+                what,
+                reason: "the async runtime could not start".to_owned(),
+                absent: false,
+            };
+        }
+    };
+    match runtime.block_on(credential.identity()) {
+        Ok(identity) => identity.into(),
+        Err(error) => not_read(&error),
+    }
+}
+
 fn app_subject(manifest: &Manifest, source: String) -> app::Subject {
     app::Subject {
         name: manifest.app.name.clone(),
@@ -1840,7 +1906,10 @@ fn run_app_check(args: &AppCheckArgs, quiet: bool) -> Exit {
             return report.exit(args.fail_on_warning).max(written);
         }
     };
-    let expected = app::Expected::from_manifest(&manifest);
+    let mut expected = app::Expected::from_manifest(&manifest);
+    if !args.skip_credential_check {
+        expected.credential = configured_credential(&args.manifest.manifest, &manifest, None);
+    }
     let ids = read
         .ids
         .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));

@@ -218,6 +218,7 @@ fn every_finding_appears_exactly_when_it_should() {
     fed.credential = ConfiguredCredential::Federated {
         issuer: "https://token.actions.githubusercontent.com".into(),
         subject: "repo:bluefin/consentry:ref:refs/heads/main".into(),
+        audiences: vec!["api://AzureADTokenExchange".into()],
     };
     let mut value = export("right.json");
     assert_eq!(
@@ -233,10 +234,91 @@ fn every_finding_appears_exactly_when_it_should() {
     value["federatedIdentityCredentials"][0]["issuer"] =
         json!("https://token.actions.githubusercontent.com");
     assert_eq!(codes_for(&value, &fed), Vec::<&str>::new());
+    // Subject and audience are compared exactly too, and the message says which part missed
+    // (the AADSTS code the exchange would get).
+    let fed_messages = |value: &Value, expected: &Expected| -> Vec<String> {
+        let registration: Registration =
+            app::registration::parse("t", value.to_string().as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let options = CheckOptions {
+            now: now(),
+            expiry_warning: chrono::Duration::days(30),
+        };
+        app::check(&registration, expected, &ids(expected), &options)
+            .into_iter()
+            .map(|f| {
+                format!(
+                    "{} {}: {} / {}",
+                    f.code.as_str(),
+                    f.severity.as_str(),
+                    f.message,
+                    f.breaks
+                )
+            })
+            .collect()
+    };
+    let mut subject = value.clone();
+    subject["federatedIdentityCredentials"][0]["subject"] =
+        json!("repo:Bluefin/consentry:ref:refs/heads/main");
+    let said = fed_messages(&subject, &fed);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("federated-credential-not-registered error"),
+        "{said:?}"
+    );
+    assert!(said[0].contains("differs only in case"), "{said:?}");
+    assert!(said[0].contains("AADSTS700213"), "{said:?}");
+    let mut audience = value.clone();
+    audience["federatedIdentityCredentials"][0]["audiences"] = json!(["api://other"]);
+    let said = fed_messages(&audience, &fed);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("AADSTS700212"), "{said:?}");
+    // One of several credentials matching is enough.
+    let mut several = audience.clone();
+    several["federatedIdentityCredentials"]
+        .as_array_mut()
+        .unwrap_or_else(|| unreachable!())
+        .push(value["federatedIdentityCredentials"][0].clone());
+    assert_eq!(codes_for(&several, &fed), Vec::<&str>::new());
+    let mut issuer = value.clone();
+    issuer["federatedIdentityCredentials"][0]["issuer"] = json!("https://example.com/issuer");
+    let said = fed_messages(&issuer, &fed);
+    assert!(said[0].contains("AADSTS700211"), "{said:?}");
+    assert!(
+        !said[0].contains("is registered:"),
+        "no near-miss to name: {said:?}"
+    );
+
+    // A credential the check could not read: information when it is simply absent here (a
+    // registration-only job), a warning when it is present but unusable.
+    let mut unread = expected.clone();
+    unread.credential = ConfiguredCredential::NotRead {
+        what: "certificate",
+        reason: "cannot read the certificate file ./consentry.pem: No such file".into(),
+        absent: true,
+    };
+    let said = fed_messages(&export("right.json"), &unread);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("configured-credential-unchecked info"),
+        "{said:?}"
+    );
+    assert!(said[0].contains("./consentry.pem"), "{said:?}");
+    unread.credential = ConfiguredCredential::NotRead {
+        what: "certificate",
+        reason: "the password does not open file ./consentry.pfx".into(),
+        absent: false,
+    };
+    let said = fed_messages(&export("right.json"), &unread);
+    assert!(
+        said[0].starts_with("configured-credential-unchecked warning"),
+        "{said:?}"
+    );
     seen.extend([
         "certificate-not-registered",
         "federated-credentials-unknown",
         "federated-credential-not-registered",
+        "configured-credential-unchecked",
     ]);
 
     // Other clouds: ids unknown offline, said once per API instead of guessed.

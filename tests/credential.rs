@@ -488,6 +488,68 @@ fn an_env_token_that_is_not_a_jwt_or_already_expired_is_a_setup_error() {
     }
 }
 
+#[tokio::test]
+async fn identity_is_what_the_registration_must_list_and_never_the_token() {
+    use consentry::credential::{ExternalIdentity, Identity};
+    let enc = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let jwt = |claims: serde_json::Value| {
+        format!(
+            "{}.{}.c2ln",
+            enc(serde_json::json!({"alg": "RS256"})),
+            enc(claims)
+        )
+    };
+    let exp = now() + 3600;
+    let load = |value: String| {
+        AppCredential::load(
+            &Credential::Federated(FederatedSource::Env("CI_TOKEN".into())),
+            CLIENT_ID,
+            Path::new("."),
+            &env_of(&[("CI_TOKEN", value)]),
+        )
+        .unwrap()
+    };
+    // `aud` as an array (OIDC allows both forms): every value is kept.
+    let both = load(jwt(serde_json::json!({
+        "iss": "https://issuer.example/", "sub": "system:serviceaccount:soc:consentry",
+        "aud": ["api://AzureADTokenExchange", "other"], "exp": exp
+    })));
+    assert_eq!(
+        both.identity().await.unwrap(),
+        Identity::Federated(ExternalIdentity {
+            issuer: "https://issuer.example/".into(),
+            subject: "system:serviceaccount:soc:consentry".into(),
+            audiences: vec!["api://AzureADTokenExchange".into(), "other".into()],
+        })
+    );
+    // No subject: nothing to match, said without the token.
+    let no_sub = jwt(serde_json::json!({"iss": "https://issuer.example/", "aud": "x", "exp": exp}));
+    let err = load(no_sub.clone()).identity().await.unwrap_err();
+    assert!(
+        err.to_string().contains("`sub`") && err.to_string().contains("CI_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(&no_sub[..20]), "{err}");
+    // A certificate is known by its SHA-1 thumbprint, as the portal shows it.
+    let pem_text = format!(
+        "{}{}",
+        pem("PRIVATE KEY", &test_cert().key_pkcs8),
+        pem("CERTIFICATE", &test_cert().cert_der)
+    );
+    let cert = AppCredential::load(
+        &certificate(SecretSource::Env("CERT".into()), None, Signing::Ps256),
+        CLIENT_ID,
+        Path::new("."),
+        &env_of(&[("CERT", pem_text)]),
+    )
+    .unwrap();
+    let thumbprint = cert.info().thumbprint.unwrap();
+    assert_eq!(
+        cert.identity().await.unwrap(),
+        Identity::Certificate { thumbprint }
+    );
+}
+
 /// A `MakeWriter` that appends every log line to a shared buffer.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -96,6 +96,11 @@ fn key_fragments(cert: &TestCert) -> Vec<String> {
 /// The sandbox's app: the registered certificate (and an expired one), GitHub's issuer for
 /// `REPO` on main, and `fics` as the app's federated identity credentials.
 fn scenario(fics: Vec<FederatedCredential>) -> Scenario {
+    scenario_with(fics, "")
+}
+
+/// [`scenario`] with more top-level YAML (a `graph:` section).
+fn scenario_with(fics: Vec<FederatedCredential>, more: &str) -> Scenario {
     let text = format!(
         r#"
 app:
@@ -110,6 +115,7 @@ tenants:
     id: {NORTHWIND}
     grants:
       {M365D}: [Incident.Read.All]
+{more}
 "#
     );
     let mut s = Scenario::from_yaml("e2e.yaml", &text).unwrap();
@@ -150,6 +156,7 @@ app:
   name: Contoso SOC Connector
   client_id: {CLIENT_ID}
   redirect_uri: https://portal.azure.com
+  home_tenant: contoso.onmicrosoft.com
   credential:
 {credential}
 apis:
@@ -793,4 +800,326 @@ fn the_demo_runs_with_each_credential_kind_and_its_footer_says_which() {
     }
     let (code, _, stderr) = demo("kerberos");
     assert_eq!(code, Some(2), "{stderr}");
+}
+
+/// The registration as `az ad app show` exports it, listing `certificate` (by the SHA-1
+/// thumbprint, base64 as Graph has it) and one federated credential, and no secret unless asked.
+fn export(certificate: &TestCert, issuer: &str, subject: &str, secret: bool) -> Value {
+    let sha1 = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &certificate.cert_der,
+    );
+    let secrets = if secret {
+        serde_json::json!([{"displayName": "ci", "hint": "e2e", "endDateTime": "2099-01-01T00:00:00Z"}])
+    } else {
+        serde_json::json!([])
+    };
+    serde_json::json!({
+        "id": "9c1f5e2a-7b3d-4e8f-a6c0-2d4b8e1f3a5c",
+        "appId": CLIENT_ID,
+        "signInAudience": "AzureADMultipleOrgs",
+        "web": {"redirectUris": ["https://portal.azure.com"]},
+        "requiredResourceAccess": [{
+            "resourceAppId": "8ee8fdad-f234-4243-8f3b-15c294843740",
+            "resourceAccess": [{"id": "a9790345-4595-42e4-971a-ccdc79f19b7c", "type": "Role"}]
+        }],
+        "passwordCredentials": secrets,
+        "keyCredentials": [{
+            "customKeyIdentifier": STANDARD.encode(sha1.as_ref()),
+            "displayName": "CN=consentry-e2e",
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "endDateTime": "2099-01-01T00:00:00Z"
+        }],
+        "federatedIdentityCredentials": [{
+            "name": "ci", "issuer": issuer, "subject": subject,
+            "audiences": ["api://AzureADTokenExchange"]
+        }]
+    })
+}
+
+/// `consentry app check --from EXPORT --format json` with the setup's files and environment (at
+/// `RUST_LOG=trace`): the exit code, the findings as (code, severity, message), and all output.
+async fn app_check(
+    setup: &Setup,
+    export: &Value,
+    skip_files: bool,
+    extra: &[&str],
+) -> (Option<i32>, Vec<(String, String, String)>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest(dir.path(), &setup.credential);
+    if !skip_files {
+        for (name, bytes) in &setup.files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+    }
+    let from = dir.path().join("app.json");
+    std::fs::write(&from, export.to_string()).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+    cmd.args(["app", "check"])
+        .arg(&path)
+        .arg("--from")
+        .arg(&from)
+        .args(["--format", "json"])
+        .args(extra)
+        .current_dir(dir.path())
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("CONSENTRY_CLIENT_SECRET")
+        .env_remove("CONSENTRY_GRAPH_TOKEN")
+        .env("RUST_LOG", "trace")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in &setup.env {
+        cmd.env(k, v);
+    }
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    drop(dir);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {all}"));
+    let findings = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for secret in &setup.secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "{}: a secret in the output",
+            setup.name
+        );
+    }
+    assert!(
+        !all.contains("eyJ"),
+        "{}: a token in the output:\n{all}",
+        setup.name
+    );
+    (output.status.code(), findings, all)
+}
+
+fn codes(findings: &[(String, String, String)]) -> Vec<&str> {
+    findings.iter().map(|(code, ..)| code.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_check_says_whether_the_registration_lists_the_credential_consentry_signs_with() {
+    let sandbox = start(scenario(vec![github_fic()])).await;
+    let issuer = format!("{}/_github", sandbox.base_url().trim_end_matches('/'));
+    let listed = export(&REGISTERED, &issuer, MAIN, false);
+    // Another certificate, and a subject that differs from the job's (an environment instead of
+    // the branch): what a registration made for another workflow looks like.
+    let unlisted = export(
+        &UNREGISTERED,
+        &issuer,
+        "repo:contoso/soc-connector:environment:prod",
+        false,
+    );
+
+    let setups = vec![
+        certificate_setup("certificate-ps256", &REGISTERED, "ps256"),
+        pfx_setup(),
+        github_setup(&sandbox),
+        federated_file_setup(&sandbox).await,
+        federated_env_setup(&sandbox).await,
+        kubernetes_setup(&sandbox).await,
+    ];
+    for setup in &setups {
+        let (code, findings, all) = app_check(setup, &listed, false, &[]).await;
+        assert_eq!(
+            (code, codes(&findings)),
+            (Some(0), vec![]),
+            "{}: listed\n{all}",
+            setup.name
+        );
+        let (code, findings, all) = app_check(setup, &unlisted, false, &[]).await;
+        let want = if setup.kind == "certificate" {
+            "certificate-not-registered"
+        } else {
+            "federated-credential-not-registered"
+        };
+        assert_eq!(
+            (code, codes(&findings)),
+            (Some(1), vec![want]),
+            "{}: unlisted\n{all}",
+            setup.name
+        );
+        assert_eq!(findings[0].1, "error");
+        if setup.kind == "federated" {
+            // The message names the subject the token carries and the one the app lists, and
+            // the output the AADSTS code the exchange would get.
+            let message = &findings[0].2;
+            assert!(
+                message.contains(MAIN) && message.contains("environment:prod"),
+                "{}: {message}",
+                setup.name
+            );
+            assert!(all.contains("AADSTS700213"), "{}: {all}", setup.name);
+        }
+    }
+
+    // A job that checks the registration but never signs in (a pull request's token has another
+    // subject) can leave the credential out of it.
+    let github_fetches = || {
+        sandbox
+            .request_log()
+            .iter()
+            .filter(|r| r.path.starts_with("/_github/token"))
+            .count()
+    };
+    let before = github_fetches();
+    let github = github_setup(&sandbox);
+    let (code, findings, all) =
+        app_check(&github, &unlisted, false, &["--skip-credential-check"]).await;
+    assert_eq!((code, codes(&findings)), (Some(0), vec![]), "{all}");
+    assert_eq!(
+        github_fetches(),
+        before,
+        "GitHub was asked for a token nobody used"
+    );
+
+    // A client secret: only "has the app any secret" can be checked (Graph never returns values).
+    let secret = secret_setup();
+    let (code, findings, all) = app_check(&secret, &listed, false, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(1), vec!["no-secret-registered"]),
+        "{all}"
+    );
+    let (code, findings, all) = app_check(
+        &secret,
+        &export(&REGISTERED, &issuer, MAIN, true),
+        false,
+        &[],
+    )
+    .await;
+    assert_eq!((code, codes(&findings)), (Some(0), vec![]), "{all}");
+
+    // Where the credential is not available (a job that only checks the registration), that is
+    // said as information and the check still passes; present but unusable is a warning.
+    let cert = certificate_setup("certificate-missing", &REGISTERED, "ps256");
+    let (code, findings, all) = app_check(&cert, &listed, true, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(0), vec!["configured-credential-unchecked"]),
+        "{all}"
+    );
+    assert_eq!(findings[0].1, "info", "{all}");
+    assert!(findings[0].2.contains("app.pem"), "{all}");
+    let mut github = github_setup(&sandbox);
+    github.env.clear();
+    let (code, findings, all) = app_check(&github, &listed, false, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(0), vec!["configured-credential-unchecked"]),
+        "{all}"
+    );
+    assert!(findings[0].2.contains("id-token: write"), "{all}");
+    let mut wrong_password = pfx_setup();
+    wrong_password.env = vec![("E2E_PFX_PASSWORD", "not-the-password".to_owned())];
+    let (code, findings, all) = app_check(&wrong_password, &listed, false, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(0), vec!["configured-credential-unchecked"]),
+        "{all}"
+    );
+    assert_eq!(findings[0].1, "warning", "{all}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_app_checks_the_github_subject_against_graph_and_fetches_githubs_token_once() {
+    // Graph's application object (without credentials: the sandbox shows the ones its token
+    // endpoint trusts, unless the graph section lists others on purpose).
+    let mut application = export(&REGISTERED, "unused", MAIN, false);
+    let object = application.as_object_mut().unwrap();
+    object.remove("federatedIdentityCredentials");
+    object.remove("keyCredentials");
+    let pull_request = "repo:contoso/soc-connector:pull_request";
+    for (graph_fics, want) in [
+        // Graph and sign-in agree: the job's subject is registered.
+        ("", vec![]),
+        // Graph lists only another subject for the sandbox's issuer.
+        (
+            &*format!(
+                "  federated_identity_credentials:\n    - {{name: pr, issuer: sandbox, subject: \"{pull_request}\"}}\n"
+            ),
+            vec!["federated-credential-not-registered"],
+        ),
+    ] {
+        let graph = format!(
+            "graph:\n  read_tokens: [e2e-graph-read]\n  application: {application}\n{graph_fics}"
+        );
+        let sandbox = start(scenario_with(vec![github_fic()], &graph)).await;
+        let setup = github_setup(&sandbox);
+        let host = sandbox.base_url();
+        let run = verify(
+            &sandbox,
+            &setup,
+            &["--app", "--graph-host", &host],
+            &[
+                ("CONSENTRY_GRAPH_TOKEN", "e2e-graph-read"),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+        .await;
+        let report = run.json();
+        let section = &report["app_registration"];
+        let codes: Vec<&str> = section["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{report}\n{}", run.stderr()))
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            // The sandbox also registers an expired certificate: not this test's business.
+            .filter(|c| !c.starts_with("certificate-"))
+            .collect();
+        assert_eq!(codes, want, "{section}");
+        if want.is_empty() {
+            assert_eq!(
+                run.code(),
+                Some(1),
+                "the expired certificate is an error finding: {section}"
+            );
+        } else {
+            let message = section["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["code"] == want[0])
+                .unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                message.contains(MAIN) && message.contains(pull_request),
+                "{message}"
+            );
+        }
+        // Every tenant still got its token (the token endpoint trusts the job's subject), and
+        // GitHub was asked once for the check and the whole run together.
+        for (name, status) in statuses(&report) {
+            assert_eq!(status, "ok", "{name}: {report}");
+        }
+        let github_fetches = sandbox
+            .request_log()
+            .iter()
+            .filter(|r| r.path.starts_with("/_github/token"))
+            .count();
+        assert_eq!(github_fetches, 1, "{:?}", sandbox.request_log());
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(!all.contains("eyJ"), "a token in the output:\n{all}");
+        for secret in &setup.secrets {
+            assert!(!all.contains(secret.as_str()));
+        }
+        sandbox.shutdown().await;
+    }
 }

@@ -74,6 +74,9 @@ codes! {
     FederatedCredentialNotRegistered => "federated-credential-not-registered",
     /// The export does not carry the federated credentials, so the configured one was not checked.
     FederatedCredentialsUnknown => "federated-credentials-unknown",
+    /// consentry's own certificate or federated token could not be read where the check ran, so
+    /// whether the app lists it was not checked.
+    ConfiguredCredentialUnchecked => "configured-credential-unchecked",
 }
 
 impl Serialize for FindingCode {
@@ -133,15 +136,45 @@ pub enum ConfiguredCredential {
         /// Uppercase hex SHA-1 thumbprint.
         thumbprint: String,
     },
-    /// A federated identity credential: the external token's issuer and subject.
+    /// A federated identity credential: the external token's issuer, subject and audiences.
     Federated {
         /// Exact issuer.
         issuer: String,
         /// Exact subject.
         subject: String,
+        /// The token's `aud` values (one of them must be among the credential's `audiences`).
+        audiences: Vec<String>,
     },
-    /// Nothing to compare (a kind the check does not know).
+    /// The credential could not be read where the check runs, so it was not compared.
+    NotRead {
+        /// `certificate` or `federated token`.
+        what: &'static str,
+        /// Why (names the source, never a value).
+        reason: String,
+        /// Simply not available here (a variable unset, a file missing): information, not a
+        /// warning, since a job that only checks the registration usually lacks it.
+        absent: bool,
+    },
+    /// Nothing to compare: the manifest names a certificate or federated token that has not been
+    /// read (the offline view of [`Expected::from_manifest`]).
     Unknown,
+}
+
+impl From<crate::credential::Identity> for ConfiguredCredential {
+    fn from(identity: crate::credential::Identity) -> ConfiguredCredential {
+        use crate::credential::Identity;
+        match identity {
+            Identity::Secret => ConfiguredCredential::Secret,
+            Identity::Certificate { thumbprint } => {
+                ConfiguredCredential::Certificate { thumbprint }
+            }
+            Identity::Federated(external) => ConfiguredCredential::Federated {
+                issuer: external.issuer,
+                subject: external.subject,
+                audiences: external.audiences,
+            },
+        }
+    }
 }
 
 /// One API the manifest needs and the roles it needs from it (app-wide and per-tenant, together).
@@ -212,7 +245,8 @@ fn configured(credential: &Credential) -> ConfiguredCredential {
     match credential {
         Credential::ClientSecret(_) => ConfiguredCredential::Secret,
         // The thumbprint lives in the certificate file and the subject in the CI's token: neither
-        // is in the manifest, so this offline view has nothing to compare yet.
+        // is in the manifest, so this view has nothing to compare until the caller reads them
+        // (`AppCredential::identity`) and sets `Expected::credential`.
         Credential::Certificate(_) | Credential::Federated(_) => ConfiguredCredential::Unknown,
     }
 }
@@ -605,33 +639,136 @@ fn configured_credential(registration: &Registration, expected: &Expected, out: 
                 ));
             }
         }
-        ConfiguredCredential::Federated { issuer, subject } => {
-            match &registration.federated_identity_credentials {
-                None => out.push(finding(
-                    FindingCode::FederatedCredentialsUnknown,
-                    Severity::Info,
-                    format!("federated {subject}"),
-                    "the export does not carry federatedIdentityCredentials: the configured subject was not checked",
-                    "nothing known yet",
-                    "check online, or export with `$expand=federatedIdentityCredentials`",
-                )),
-                Some(fics) if !fics.iter().any(|f| f.issuer == *issuer && f.subject == *subject) => {
+        ConfiguredCredential::Federated {
+            issuer,
+            subject,
+            audiences,
+        } => match &registration.federated_identity_credentials {
+            None => out.push(finding(
+                FindingCode::FederatedCredentialsUnknown,
+                Severity::Info,
+                format!("federated {subject}"),
+                "the export does not carry federatedIdentityCredentials: the configured subject was not checked",
+                "nothing known yet",
+                "check online, or export with `$expand=federatedIdentityCredentials`",
+            )),
+            Some(fics) => {
+                if let Some(mismatch) = federated_mismatch(fics, issuer, subject, audiences) {
                     out.push(finding(
                         FindingCode::FederatedCredentialNotRegistered,
                         Severity::Error,
                         format!("federated {subject}"),
-                        format!(
-                            "no federated identity credential trusts issuer `{issuer}` with subject `{subject}` (both must match exactly)"
-                        ),
-                        "every token exchange is refused (AADSTS700213 or AADSTS700211)",
-                        "add a federated credential with exactly this issuer and subject",
+                        mismatch.message,
+                        mismatch.breaks,
+                        "add a federated credential with exactly this issuer, subject and audience (`api://AzureADTokenExchange`), or make the token match an existing one",
                     ));
                 }
-                Some(_) => {}
             }
-        }
+        },
+        ConfiguredCredential::NotRead {
+            what,
+            reason,
+            absent,
+        } => out.push(finding(
+            FindingCode::ConfiguredCredentialUnchecked,
+            if *absent {
+                Severity::Info
+            } else {
+                Severity::Warning
+            },
+            format!("configured {what}"),
+            format!(
+                "consentry's own {what} could not be read here, so whether the app lists it was not checked: {reason}"
+            ),
+            if *absent {
+                "nothing, if the runs that sign in have it"
+            } else {
+                "every token request, if the runs that sign in read it the same way"
+            },
+            if *absent {
+                "run the check where consentry signs in (the same variables and files), or ignore this in a job that only checks the registration"
+            } else {
+                "fix the credential as the reason says"
+            },
+        )),
         ConfiguredCredential::Unknown => {}
     }
+}
+
+/// Why no federated identity credential accepts a token with this issuer, subject and audience,
+/// in the order Entra checks (reference §6): issuer (AADSTS700211), subject (AADSTS700213), audience
+/// (AADSTS700212). `None` when one matches. Each part is compared exactly, as Entra does: a
+/// near-miss (case, a trailing slash) is named, since it is the usual cause.
+fn federated_mismatch(
+    fics: &[super::registration::FederatedCredential],
+    issuer: &str,
+    subject: &str,
+    audiences: &[String],
+) -> Option<Mismatch> {
+    let audience_ok = |f: &super::registration::FederatedCredential| {
+        // An export without `audiences` says nothing about them: only a listed set can refuse.
+        f.audiences.is_empty() || f.audiences.iter().any(|a| audiences.contains(a))
+    };
+    let same_issuer: Vec<_> = fics.iter().filter(|f| f.issuer == issuer).collect();
+    if same_issuer.is_empty() {
+        let near = fics
+            .iter()
+            .find(|f| f.issuer.trim_end_matches('/').eq_ignore_ascii_case(issuer.trim_end_matches('/')))
+            .map(|f| format!(" (`{}` is registered: issuers are compared exactly, case and trailing slash included)", f.issuer))
+            .unwrap_or_default();
+        return Some(Mismatch {
+            message: format!(
+                "no federated identity credential trusts the issuer `{issuer}` of consentry's token{near}"
+            ),
+            breaks: "every token exchange is refused (AADSTS700211, no matching issuer)",
+        });
+    }
+    let same_subject: Vec<_> = same_issuer
+        .iter()
+        .filter(|f| f.subject == subject)
+        .collect();
+    if same_subject.is_empty() {
+        let registered: Vec<String> = same_issuer
+            .iter()
+            .map(|f| format!("`{}`", f.subject))
+            .collect();
+        let near = if same_issuer
+            .iter()
+            .any(|f| f.subject.eq_ignore_ascii_case(subject))
+        {
+            " (one differs only in case: subjects are case-sensitive)"
+        } else {
+            ""
+        };
+        return Some(Mismatch {
+            message: format!(
+                "no federated identity credential for `{issuer}` has the subject `{subject}` of consentry's token{near}; registered: {}",
+                registered.join(", ")
+            ),
+            breaks: "every token exchange is refused (AADSTS700213, no matching subject)",
+        });
+    }
+    if same_subject.iter().any(|f| audience_ok(f)) {
+        return None;
+    }
+    let token_audiences: Vec<String> = audiences.iter().map(|a| format!("`{a}`")).collect();
+    Some(Mismatch {
+        message: format!(
+            "the federated identity credential for `{issuer}` and `{subject}` does not accept the token's audience ({})",
+            if token_audiences.is_empty() {
+                "none".to_owned()
+            } else {
+                token_audiences.join(", ")
+            }
+        ),
+        breaks: "every token exchange is refused (AADSTS700212, no matching audience)",
+    })
+}
+
+/// A federated near-miss, said as a finding says it.
+struct Mismatch {
+    message: String,
+    breaks: &'static str,
 }
 
 #[cfg(test)]

@@ -259,6 +259,19 @@ impl CredentialError {
         }
     }
 
+    /// Whether the credential is simply not available here (a variable unset, a file missing, not
+    /// a GitHub job with `id-token: write`, not a workload-identity pod), rather than present and
+    /// wrong: a job that only checks the registration usually lacks it, and that is no fault.
+    pub fn is_absent(&self) -> bool {
+        match self {
+            CredentialError::EnvMissing { .. }
+            | CredentialError::GithubEnvMissing { .. }
+            | CredentialError::KubernetesEnvMissing => true,
+            CredentialError::File { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+
     /// Whether the problem was found before anything was sent (exit 2).
     pub fn is_setup(&self) -> bool {
         self.phase() == Phase::Setup

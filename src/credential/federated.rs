@@ -140,6 +140,67 @@ impl Federated {
         }
     }
 
+    /// The identity of the token this credential presents now: GitHub's is fetched (and, when
+    /// that works, cached for the run's token requests), a file or variable is read as for a
+    /// request.
+    pub(crate) async fn identity(&self, now: i64) -> Result<ExternalIdentity, CredentialError> {
+        let (token, place) = match &self.source {
+            Source::Github { url, request_token } => {
+                let mut cache = self.cache.lock().await;
+                let token = match &cache.token {
+                    Some((token, exp)) if exp - now > MIN_LIFE_SECS => token.clone(),
+                    _ => {
+                        // A client of its own: the run's token client may not exist yet (`app
+                        // check`), and may trust more (`--ca-cert`). So a failure here is not
+                        // remembered: the run's own fetch gets its chance.
+                        let http =
+                            crate::http::client(url).map_err(|e| CredentialError::GithubFetch {
+                                reason: e.to_string(),
+                            })?;
+                        let (token, exp) = fetch_github(&http, url, request_token, now).await?;
+                        cache.token = Some((token.clone(), exp));
+                        token
+                    }
+                };
+                (token, "GitHub's answer".to_owned())
+            }
+            Source::Kubernetes(path) | Source::File(path) => (
+                read_token_file(path, now, false)?,
+                format!("file {}", path.display()),
+            ),
+            Source::Env { name, token } => {
+                check_token(token, &format!("environment variable {name}"), now, false)?;
+                (token.clone(), format!("environment variable {name}"))
+            }
+        };
+        let decoded = crate::jwt::decode(token.expose_secret()).map_err(|_| {
+            CredentialError::ExternalTokenNotJwt {
+                place: place.clone(),
+                during_run: false,
+            }
+        })?;
+        let claim = |name: &str| decoded.str_claim(name).map(str::to_owned);
+        let audiences = match decoded.claims.get("aud") {
+            Some(serde_json::Value::String(one)) => vec![one.clone()],
+            Some(serde_json::Value::Array(many)) => many
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        match (claim("iss"), claim("sub")) {
+            (Some(issuer), Some(subject)) => Ok(ExternalIdentity {
+                issuer,
+                subject,
+                audiences,
+            }),
+            _ => Err(CredentialError::Unreadable {
+                place,
+                reason: "the token has no `iss` or no `sub` claim, which Entra matches against the app's federated credentials".to_owned(),
+            }),
+        }
+    }
+
     /// The external token to present now.
     pub(crate) async fn token(
         &self,
@@ -181,6 +242,19 @@ impl Federated {
             }
         }
     }
+}
+
+/// What a federated identity credential on the app must match (reference §6): the external
+/// token's `iss`, `sub` and `aud`, read without checking its signature. These are not secrets
+/// (they name a repository, a branch, a service account); the token itself is, and stays here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// `iss`, exactly as the token has it.
+    pub issuer: String,
+    /// `sub`, exactly as the token has it.
+    pub subject: String,
+    /// `aud` (a string or an array in the token).
+    pub audiences: Vec<String>,
 }
 
 /// `{URL}&audience=api://AzureADTokenExchange`, only over https (or http on loopback, for the

@@ -29,7 +29,8 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use self::certificate::{ASSERTION_LIFETIME_SECS, EXPIRY_WARNING_SECS, x5t_from_hex};
 pub use self::error::{CredentialError, Phase};
 pub use self::federated::{
-    AUDIENCE, GITHUB_TOKEN_ENV, GITHUB_URL_ENV, KUBERNETES_ENV, MAX_FETCH_BYTES, MIN_LIFE_SECS,
+    AUDIENCE, ExternalIdentity, GITHUB_TOKEN_ENV, GITHUB_URL_ENV, KUBERNETES_ENV, MAX_FETCH_BYTES,
+    MIN_LIFE_SECS,
 };
 pub use self::secret::{MAX_CREDENTIAL_BYTES, read_secret};
 
@@ -143,6 +144,22 @@ pub struct CredentialInfo {
     pub source: Option<String>,
 }
 
+/// What the app registration must hold for the credential to work (see [`AppCredential::identity`]).
+/// Nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A client secret: any unexpired one on the app (its value cannot be compared: Graph never
+    /// returns it).
+    Secret,
+    /// A certificate, by SHA-1 thumbprint in upper-case hex.
+    Certificate {
+        /// Upper-case hex SHA-1 thumbprint.
+        thumbprint: String,
+    },
+    /// A federated token's issuer, subject and audiences.
+    Federated(ExternalIdentity),
+}
+
 impl AppCredential {
     /// A client secret held in memory (the sandbox demo, tests, benchmarks).
     pub fn from_secret(secret: SecretString) -> AppCredential {
@@ -238,6 +255,24 @@ impl AppCredential {
             }
         }
         info
+    }
+
+    /// How the app registration must list this credential for Entra to accept it, for the
+    /// registration check: a certificate by its SHA-1 thumbprint (the registration's
+    /// `customKeyIdentifier`), a federated token by its issuer, subject and audience (a federated
+    /// identity credential must match them exactly, reference §6). A GitHub token is fetched for
+    /// this, once: the run's token requests reuse it while it is fresh.
+    pub async fn identity(&self) -> Result<Identity, CredentialError> {
+        match &*self.inner {
+            Kind::Secret { .. } => Ok(Identity::Secret),
+            Kind::Certificate { certificate, .. } => Ok(Identity::Certificate {
+                thumbprint: certificate.thumbprint_sha1(),
+            }),
+            Kind::Federated { federated } => federated
+                .identity(unix_now())
+                .await
+                .map(Identity::Federated),
+        }
     }
 
     /// Things worth telling the user that do not stop the run (a certificate about to expire).

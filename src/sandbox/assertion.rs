@@ -323,6 +323,45 @@ impl Verifier {
         }
     }
 
+    /// What Graph shows of these on the application (reference §8): `keyCredentials` (the
+    /// SHA-1 thumbprint as base64 `customKeyIdentifier`, as Graph's JSON has it) and the
+    /// `federatedIdentityCredentials` list, so Graph and sign-in describe one registration.
+    pub(crate) fn graph_view(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+        use base64::engine::general_purpose::STANDARD;
+        let keys = self
+            .keys
+            .iter()
+            .map(|key| {
+                serde_json::json!({
+                    "customKeyIdentifier": STANDARD.encode(&key.sha1),
+                    "displayName": format!("sandbox certificate {}", key.sha1_hex()),
+                    "type": "AsymmetricX509Cert",
+                    "usage": "Verify",
+                    "endDateTime": chrono::DateTime::from_timestamp(key.not_after, 0)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                })
+            })
+            .collect();
+        let fics = self
+            .fics
+            .iter()
+            .map(|fic| {
+                serde_json::json!({
+                    "name": fic.name,
+                    "issuer": fic.issuer,
+                    "subject": fic.subject,
+                    "audiences": fic.audiences,
+                })
+            })
+            .collect();
+        (keys, fics)
+    }
+
+    /// The sandbox issuer's URL, when the scenario plays GitHub.
+    pub(crate) fn issuer_url(&self) -> Option<&str> {
+        self.issuer.as_deref().map(GithubIssuer::url)
+    }
+
     /// Client authentication: exactly one of `client_secret` (compared with `secret`) or a client
     /// assertion of type [`JWT_BEARER`] (reference §6).
     pub(crate) fn authenticate(

@@ -50,9 +50,11 @@ pub struct ScenarioGraph {
     pub write_tokens: Vec<String>,
     /// The application object as Graph returns it (needs `id` and `appId`).
     pub application: Value,
-    /// Its federated identity credentials.
+    /// Its federated identity credentials (`issuer: sandbox` is the sandbox's GitHub issuer).
+    /// Absent: the ones the token endpoint trusts (`app.federated_credentials`), so Graph and
+    /// sign-in agree; a list here makes them disagree on purpose (`[]`: none shown).
     #[serde(default)]
-    pub federated_identity_credentials: Vec<Value>,
+    pub federated_identity_credentials: Option<Vec<Value>>,
     /// Application roles per resource app id (`name: id`); catalog APIs default to the catalog's
     /// global ids.
     #[serde(default)]
@@ -108,7 +110,30 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    pub(crate) fn new(config: ScenarioGraph) -> Graph {
+    /// Graph over the scenario's application. What the application object leaves out of its
+    /// credentials comes from the token endpoint's side (`verifier`): `keyCredentials` when the
+    /// object has none, federated credentials when the section lists none.
+    pub(crate) fn new(mut config: ScenarioGraph, verifier: &super::assertion::Verifier) -> Graph {
+        let (keys, fics) = verifier.graph_view();
+        if let Some(object) = config.application.as_object_mut() {
+            object
+                .entry("keyCredentials")
+                .or_insert_with(|| Value::Array(keys));
+        }
+        let fics = match config.federated_identity_credentials.take() {
+            None => fics,
+            Some(mut listed) => {
+                if let Some(url) = verifier.issuer_url() {
+                    for fic in &mut listed {
+                        if fic["issuer"] == super::scenario::SANDBOX_ISSUER {
+                            fic["issuer"] = Value::String(url.to_owned());
+                        }
+                    }
+                }
+                listed
+            }
+        };
+        config.federated_identity_credentials = Some(fics);
         Graph {
             application: Mutex::new(config.application.clone()),
             config,
@@ -286,7 +311,9 @@ impl Graph {
             return match self.matches_app(&application, base) {
                 Some(true) => ids.json(
                     StatusCode::OK,
-                    &json!({ "value": self.config.federated_identity_credentials }),
+                    &json!({
+                        "value": self.config.federated_identity_credentials.as_deref().unwrap_or_default()
+                    }),
                 ),
                 _ => not_found(ids, base),
             };

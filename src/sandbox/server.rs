@@ -159,7 +159,10 @@ impl State {
                 tenant_index.entry(name.to_ascii_lowercase()).or_insert(i);
             }
         }
-        let graph = scenario.graph.clone().map(super::graph::Graph::new);
+        let graph = scenario
+            .graph
+            .clone()
+            .map(|config| super::graph::Graph::new(config, &verifier));
         State {
             graph,
             tenant_index,
