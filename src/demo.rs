@@ -168,7 +168,7 @@ pub async fn run(format: VerifyFormat, kind: DemoCredential) -> Result<String, D
     if let Some(check) = registration_check(manifest) {
         let _ = writeln!(
             text,
-            "$ consentry app check manifests/demo.yaml --from manifests/demo.app.json\n"
+            "$ consentry app check manifests/demo.yaml --from manifests/demo.app.json   # its secret set to end in 12 days\n"
         );
         text.push_str(&check);
         text.push('\n');
