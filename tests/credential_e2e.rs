@@ -321,6 +321,27 @@ impl Run {
     }
 }
 
+/// The binary, run in `dir` with the setup's environment and none of this process's credential,
+/// Graph or authority variables (the setup's own come last, so they win).
+fn consentry(dir: &Path, setup: &Setup) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+    cmd.current_dir(dir)
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("CONSENTRY_CLIENT_SECRET")
+        .env_remove("CONSENTRY_AUTHORITY_HOST")
+        .env_remove("CONSENTRY_GRAPH_TOKEN")
+        .env_remove("CONSENTRY_GRAPH_HOST")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in &setup.env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
 /// Runs `consentry verify` on the setup's manifest against `sandbox`, with `extra` arguments and
 /// environment, the credential variables of this process cleared.
 async fn verify(
@@ -335,25 +356,13 @@ async fn verify(
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     let report = dir.path().join("report.json");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+    let mut cmd = consentry(dir.path(), setup);
     cmd.arg("verify")
         .arg(&path)
         .args(["--authority-host", &sandbox.base_url()])
         .arg("--report")
         .arg(&report)
-        .args(extra)
-        .current_dir(dir.path())
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
-        .env_remove("CONSENTRY_CLIENT_SECRET")
-        .env_remove("CONSENTRY_AUTHORITY_HOST")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null());
-    for (k, v) in &setup.env {
-        cmd.env(k, v);
-    }
+        .args(extra);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -855,24 +864,14 @@ async fn app_check(
     }
     let from = dir.path().join("app.json");
     std::fs::write(&from, export.to_string()).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"));
+    let mut cmd = consentry(dir.path(), setup);
     cmd.args(["app", "check"])
         .arg(&path)
         .arg("--from")
         .arg(&from)
         .args(["--format", "json"])
         .args(extra)
-        .current_dir(dir.path())
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
-        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
-        .env_remove("CONSENTRY_CLIENT_SECRET")
-        .env_remove("CONSENTRY_GRAPH_TOKEN")
-        .env("RUST_LOG", "trace")
-        .stdin(std::process::Stdio::null());
-    for (k, v) in &setup.env {
-        cmd.env(k, v);
-    }
+        .env("RUST_LOG", "trace");
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
