@@ -1669,9 +1669,23 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
         };
         // The base URL is the one line on stdout, so a script can capture it.
         let exit = emit(None, &format!("{}\n", running.base_url()));
-        say("sandbox identity platform serving; stop with Ctrl-C");
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            say(&format!("cannot wait for Ctrl-C: {e}"));
+        say("sandbox identity platform serving; stop with Ctrl-C (or SIGTERM)");
+        // Either signal stops it the same way: requests in flight finish, a temp CA file is
+        // removed. A service manager or `docker stop` sends SIGTERM, not SIGINT.
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    let name = tokio::select! {
+                        _ = interrupt.recv() => "SIGINT",
+                        _ = terminate.recv() => "SIGTERM",
+                    };
+                    say(&format!("sandbox stopping ({name})"));
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    say(&format!("cannot wait for SIGINT/SIGTERM: {e}"));
+                }
+            }
         }
         running.shutdown().await;
         exit

@@ -1918,6 +1918,71 @@ async fn the_sandbox_command_serves_tls_and_writes_its_ca() {
     assert!(!stderr.contains(SECRET), "{stderr}");
 }
 
+/// `docker stop` and service managers send SIGTERM: the sandbox stops as on Ctrl-C, exits 0, and
+/// removes the temp file it wrote its CA to.
+#[test]
+fn the_sandbox_command_stops_cleanly_on_sigterm_and_removes_its_temp_ca() {
+    use std::io::BufRead as _;
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/demo.sandbox.yaml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .args(["sandbox", "--tls", "--listen", "127.0.0.1:0", "--scenario"])
+        .arg(&scenario)
+        .env("CONSENTRY_CLIENT_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (lines, seen) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut line = String::new();
+        while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            line.clear();
+        }
+        all
+    });
+    let mut ca = None;
+    while ca.is_none() {
+        let line = seen
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the sandbox names its CA file");
+        ca = line
+            .strip_prefix("sandbox CA certificate: ")
+            .and_then(|rest| rest.split(" (").next())
+            .map(std::path::PathBuf::from);
+    }
+    let ca = ca.unwrap();
+    assert!(ca.is_file(), "{}", ca.display());
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let said = reader.join().unwrap();
+    assert_eq!(exit.code(), Some(0), "{said}");
+    assert!(said.contains("sandbox stopping (SIGTERM)"), "{said}");
+    assert!(
+        !ca.exists(),
+        "the temp CA file {} is still there",
+        ca.display()
+    );
+}
+
 /// consentry's own token client against the HTTPS sandbox, trusting the generated CA through
 /// `SSL_CERT_FILE` (the system trust store's override), and refusing it without. Linux only: there
 /// the platform verifier reads the system roots through rustls-native-certs, which honours
