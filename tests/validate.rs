@@ -151,6 +151,44 @@ fn human_rendering_of_many_problems() {
     snapshot!("human_many_problems", human);
 }
 
+/// Whatever the line ends (Unix, Windows, old Mac's lone CR, which YAML counts as a break), the
+/// snippet's `file:line:column` is the one the JSON gives, and the snippet shows that line.
+#[test]
+fn snippets_and_json_agree_on_the_line_whatever_the_line_ends() {
+    let lines = [
+        "version: 1",
+        "app:",
+        "  name: X",
+        "  client_id: not-a-guid",
+        "  redirect_uri: https://portal.azure.com",
+        "apis:",
+        "  microsoft-365-defender:",
+        "    roles: [Incident.Read.All]",
+        "tenants:",
+        "  - name: A",
+        "    id: 2d4a7b1c-6f0e-4b8a-9c3d-1e5f7a9b0c2d",
+        "",
+    ];
+    for end in ["\n", "\r\n", "\r"] {
+        let checked = validate::check_str("ends.yaml", &lines.join(end));
+        let json: serde_json::Value =
+            serde_json::from_str(&validate::render_json(&checked)).unwrap_or_default();
+        let first = &json["diagnostics"][0];
+        assert_eq!(first["code"], "invalid-client-id", "{end:?}: {json}");
+        assert_eq!(
+            (first["line"].as_u64(), first["column"].as_u64()),
+            (Some(4), Some(14)),
+            "{end:?}"
+        );
+        let human = validate::render_human(&checked, false);
+        assert!(human.contains("ends.yaml:4:14"), "{end:?}:\n{human}");
+        assert!(
+            human.contains(" 4 │   client_id: not-a-guid"),
+            "{end:?}:\n{human}"
+        );
+    }
+}
+
 #[test]
 fn color_rendering_uses_escape_codes() {
     let checked = validate::check_file(&Path::new(FIXTURES).join("unknown-role.yaml"));

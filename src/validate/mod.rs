@@ -140,7 +140,9 @@ fn sanitise(diagnostic: &mut Diagnostic, redactor: &secrets::Redactor) {
 }
 
 /// Control characters in the snippet text become `?` (one per byte, so every span still fits):
-/// a snippet must not send escape sequences to the terminal. Line breaks and tabs stay.
+/// a snippet must not send escape sequences to the terminal. Line breaks and tabs stay, and a lone
+/// `\r` (old Mac line ends, which YAML counts as a line break) becomes `\n`, one byte for one, so
+/// the snippet's lines are the ones the parser's line:column count.
 fn neutralise_controls(text: String) -> String {
     if !text
         .chars()
@@ -152,7 +154,9 @@ fn neutralise_controls(text: String) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let keep = c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
-        if crate::sanitize::is_unsafe(c) && !keep {
+        if c == '\r' && !keep {
+            out.push('\n');
+        } else if crate::sanitize::is_unsafe(c) && !keep {
             out.extend(std::iter::repeat_n('?', c.len_utf8()));
         } else {
             out.push(c);
