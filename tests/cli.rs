@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use consentry::sandbox::{Sandbox, Scenario};
-use secrecy::SecretString;
+mod common;
+use common::{Running, SECRET};
 
-const SECRET: &str = "planted-s3cret-Zq8~vX.42";
 const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
 
 fn root() -> PathBuf {
@@ -96,53 +95,6 @@ macro_rules! snapshot {
             insta::assert_snapshot!($name, $value);
         });
     };
-}
-
-/// A sandbox running in this test process, on its own runtime, for the binary to talk to.
-struct Running {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<Sandbox>,
-    url: String,
-}
-
-impl Running {
-    fn start(scenario_yaml: &str) -> Running {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let scenario = Scenario::from_yaml("test.sandbox.yaml", scenario_yaml).unwrap();
-        let sandbox = runtime
-            .block_on(Sandbox::start(
-                scenario,
-                SecretString::from(SECRET),
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
-        let url = sandbox.base_url();
-        Running {
-            runtime,
-            sandbox: Some(sandbox),
-            url,
-        }
-    }
-
-    fn requests(&self) -> BTreeMap<String, usize> {
-        self.sandbox.as_ref().unwrap().requests_per_tenant()
-    }
-
-    fn total_requests(&self) -> usize {
-        self.requests().values().sum()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.sandbox.take() {
-            self.runtime.block_on(s.shutdown());
-        }
-    }
 }
 
 /// The demo partner: the manifest users read in the README and the scenario that plays it.

@@ -14,10 +14,9 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use consentry::sandbox::{Sandbox, Scenario};
-use secrecy::SecretString;
+mod common;
+use common::{Running, SECRET};
 
-const SECRET: &str = "planted-s3cret-Zq8~vX.42";
 const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
 const T1: &str = "11111111-1111-4111-8111-111111111111";
 const T2: &str = "22222222-2222-4222-8222-222222222222";
@@ -86,50 +85,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// A sandbox running in this test process, on its own runtime, for the binary to talk to.
-struct Running {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<Sandbox>,
-    url: String,
-}
-
-impl Running {
-    fn start(scenario_yaml: &str) -> Running {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let scenario = Scenario::from_yaml("test.sandbox.yaml", scenario_yaml).unwrap();
-        let sandbox = runtime
-            .block_on(Sandbox::start(
-                scenario,
-                SecretString::from(SECRET),
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
-        let url = sandbox.base_url();
-        Running {
-            runtime,
-            sandbox: Some(sandbox),
-            url,
-        }
-    }
-
-    fn total_requests(&self) -> usize {
-        let sandbox = self.sandbox.as_ref().unwrap();
-        sandbox.requests_per_tenant().values().sum()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.sandbox.take() {
-            self.runtime.block_on(s.shutdown());
-        }
-    }
 }
 
 /// A manifest (`consentry.yaml` in a temp dir) and the scenario that plays its tenants.
