@@ -117,6 +117,16 @@ pub struct RegistrationSource {
     pub graph_host: Option<String>,
 }
 
+/// `--ca-cert` for the commands that only talk to Graph (and, for a federated credential, to its
+/// token's issuer); `verify` has it among its authority flags.
+#[derive(Debug, Args)]
+pub struct TrustArg {
+    /// Also trust the CA certificates in this PEM file, on top of the system's (a TLS-inspecting
+    /// proxy's CA, the sandbox's generated CA). Repeatable.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+}
+
 /// `--graph-auth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphAuth {
@@ -133,6 +143,8 @@ pub struct AppCheckArgs {
     pub manifest: ManifestArg,
     #[command(flatten)]
     pub source: RegistrationSource,
+    #[command(flatten)]
+    pub trust: TrustArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = report::AppFormat::Table)]
     pub format: report::AppFormat,
@@ -163,6 +175,8 @@ pub struct AppApplyArgs {
     pub manifest: ManifestArg,
     #[command(flatten)]
     pub source: RegistrationSource,
+    #[command(flatten)]
+    pub trust: TrustArg,
     /// Only show the difference; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -1091,17 +1105,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 /// What every online command needs before its first request: where to send it (refused before
-/// anything is sent when not allowed), the app's credential (loaded and checked), and the signal
-/// watch with its runtime. Any failure here is exit 2.
+/// anything is sent when not allowed), the app's credential (loaded and checked), and the CAs to
+/// trust besides the system's (`--ca-cert`). Any failure here is exit 2. The signal watch comes
+/// after, just before the first request.
 fn online_setup(
     manifest_path: &Path,
     manifest: &Manifest,
     authority: &AuthorityArg,
-) -> Result<(url::Url, credential::AppCredential, Signals), Exit> {
+) -> Result<(url::Url, credential::AppCredential, crate::http::ExtraRoots), Exit> {
     let url = crate::cloud::authority_host(authority.authority_host.as_deref(), manifest.cloud)
         .map_err(|e| fail(Exit::Usage, e))?;
     let credential = load_credential(manifest_path, manifest)?;
-    Ok((url, credential, Signals::watch()?))
+    let roots = ca_roots(&authority.ca_cert)?;
+    Ok((url, credential, roots))
 }
 
 /// The files the manifest's credential is read from (secret, certificate, password, federated
@@ -1143,19 +1159,28 @@ fn credential_files(manifest_path: &Path, manifest: &Manifest) -> Vec<(&'static 
         .collect()
 }
 
-fn load_credential(
+/// The manifest's credential, read from the process environment and files beside the manifest.
+fn read_credential(
     manifest_path: &Path,
     manifest: &Manifest,
-) -> Result<credential::AppCredential, Exit> {
+) -> Result<credential::AppCredential, credential::CredentialError> {
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let env = |name: &str| std::env::var(name).ok();
-    let loaded = credential::AppCredential::load(
+    credential::AppCredential::load(
         &manifest.app.credential,
         &manifest.app.client_id.to_string(),
         dir,
         &env,
     )
-    .map_err(|e| fail(Exit::Usage, e))?;
+}
+
+/// [`read_credential`] for a command that signs in: a failure is exit 2 (nothing was sent), and
+/// warnings (a certificate about to expire) are said.
+fn load_credential(
+    manifest_path: &Path,
+    manifest: &Manifest,
+) -> Result<credential::AppCredential, Exit> {
+    let loaded = read_credential(manifest_path, manifest).map_err(|e| fail(Exit::Usage, e))?;
     for warning in loaded.warnings() {
         say(&format!("warning: {warning}"));
     }
@@ -1208,9 +1233,9 @@ impl verify::Progress for Bar {
 
 /// The `--ca-cert` files, read (bounded) and parsed; a file that is not a PEM certificate is a
 /// usage error, with nothing sent.
-fn ca_roots(args: &AuthorityArg) -> Result<crate::http::ExtraRoots, Exit> {
+fn ca_roots(ca_cert: &[PathBuf]) -> Result<crate::http::ExtraRoots, Exit> {
     let mut roots = crate::http::ExtraRoots::default();
-    for path in &args.ca_cert {
+    for path in ca_cert {
         roots
             .add_pem_file(path)
             .map_err(|e| fail(Exit::Usage, format!("--ca-cert: {}", e.0)))?;
@@ -1238,16 +1263,22 @@ fn verify_app_registration(
     args: &VerifyArgs,
     manifest: &Manifest,
     credential: &credential::AppCredential,
+    roots: &crate::http::ExtraRoots,
 ) -> Result<verify::report::AppRegistration, Exit> {
     let mut expected = app::Expected::from_manifest(manifest);
-    expected.credential =
-        configured_credential(&args.manifest.manifest, manifest, Some(credential));
     let options = app::CheckOptions {
         now: chrono::Utc::now(),
         expiry_warning: args.expiry_warning,
     };
-    match read_registration(&args.app_source, manifest, &args.manifest.manifest) {
+    match read_registration(&args.app_source, manifest, &args.manifest.manifest, roots) {
         Ok(read) => {
+            expected.credential = configured_credential(
+                &args.manifest.manifest,
+                manifest,
+                Some(credential),
+                &read.registration,
+                roots,
+            );
             let ids = read
                 .ids
                 .unwrap_or_else(|| app::offline_ids(manifest.cloud, &expected, &read.registration));
@@ -1348,28 +1379,31 @@ fn run_verify(args: &VerifyArgs, quiet: bool) -> Exit {
     if let Err(exit) = check_outputs(&outputs, &inputs) {
         return exit;
     }
-    let (authority, credential, signals) =
+    let (authority, credential, roots) =
         match online_setup(manifest_path, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
+    let wait = match verify_wait(args, &authority) {
+        Ok(wait) => wait,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    // Every usage error is out of the way: the registration is read (the first request), then
+    // the signal watch starts for the run. Before it, Ctrl-C stops the process at once.
     let registration = if args.app {
-        match verify_app_registration(args, &manifest, &credential) {
+        match verify_app_registration(args, &manifest, &credential, &roots) {
             Ok(section) => Some(section),
             Err(exit) => return exit,
         }
     } else {
         None
     };
-    let wait = match verify_wait(args, &authority) {
-        Ok(wait) => wait,
-        Err(e) => return fail(Exit::Usage, e),
-    };
-    let mut options = verify_options(args, authority);
-    options.ca_certs = match ca_roots(&args.authority) {
-        Ok(roots) => roots,
+    let signals = match Signals::watch() {
+        Ok(signals) => signals,
         Err(exit) => return exit,
     };
+    let mut options = verify_options(args, authority);
+    options.ca_certs = roots;
     let bar = Bar::new(quiet);
     let result = match wait {
         None => {
@@ -1487,19 +1521,19 @@ fn run_token(args: &TokenArgs, quiet: bool) -> Exit {
             ),
         );
     };
-    let (authority, credential, signals) =
+    let (authority, credential, roots) =
         match online_setup(&args.manifest.manifest, &manifest, &args.authority) {
             Ok(setup) => setup,
             Err(exit) => return exit,
         };
+    let signals = match Signals::watch() {
+        Ok(signals) => signals,
+        Err(exit) => return exit,
+    };
     let policy = crate::http::RetryPolicy {
         timeout: args.authority.timeout,
         retries: args.authority.retries,
         ..Default::default()
-    };
-    let roots = match ca_roots(&args.authority) {
-        Ok(roots) => roots,
-        Err(exit) => return exit,
     };
     let (tenant_id, client_id) = (tenant.id.to_string(), manifest.app.client_id.to_string());
     let request = crate::entra::fetch_token_with(
@@ -1769,6 +1803,7 @@ fn read_registration(
     source: &RegistrationSource,
     manifest: &Manifest,
     manifest_path: &Path,
+    roots: &crate::http::ExtraRoots,
 ) -> Result<ReadRegistration, ReadFailure> {
     if let Some(path) = &source.from {
         return app::read_export(path)
@@ -1809,8 +1844,9 @@ fn read_registration(
         GraphAuth::Az => graph::token::from_azure_cli(Path::new("az"), graph::token::AZ_TIMEOUT),
     };
     let token = token.map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?;
-    let client = graph::client::GraphClient::new(&host, token, crate::http::RetryPolicy::default())
-        .map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?;
+    let client =
+        graph::client::GraphClient::new(&host, token, crate::http::RetryPolicy::default(), roots)
+            .map_err(|e| ReadFailure::Exit(fail(Exit::Usage, e)))?;
     let runtime = runtime().map_err(ReadFailure::Exit)?;
     let expected = app::Expected::from_manifest(manifest);
     let read = runtime.block_on(graph::read_online(
@@ -1844,57 +1880,68 @@ fn read_registration(
 /// configured-credential findings). A secret needs nothing read (Graph never returns secret
 /// values, so "the app has one" is all there is to check). A certificate's thumbprint comes from
 /// its file or variable; a federated token's issuer, subject and audience from the token (GitHub's
-/// is fetched). `loaded` is the credential when the caller has it already (`verify --app`);
-/// otherwise it is loaded here, and a credential that cannot be read becomes a finding, not a
-/// failure: a job that only checks the registration often does not have it.
+/// is fetched, trusting `roots`), and only when the registration lists its federated credentials
+/// (an `az ad app show` export does not: then nothing is fetched). `loaded` is the credential when
+/// the caller has it already (`verify --app`); otherwise it is read here, and a credential that
+/// cannot be read becomes a finding, not a failure: a job that only checks the registration often
+/// does not have it.
 fn configured_credential(
     manifest_path: &Path,
     manifest: &Manifest,
     loaded: Option<&credential::AppCredential>,
+    registration: &app::Registration,
+    roots: &crate::http::ExtraRoots,
 ) -> app::ConfiguredCredential {
     let what = match &manifest.app.credential {
         Credential::ClientSecret(_) => return app::ConfiguredCredential::Secret,
+        Credential::Federated(_) if registration.federated_identity_credentials.is_none() => {
+            return app::ConfiguredCredential::FederatedNotCompared;
+        }
         Credential::Certificate(_) => "certificate",
         Credential::Federated(_) => "federated token",
     };
-    let not_read = |error: &credential::CredentialError| app::ConfiguredCredential::NotRead {
-        what,
-        reason: error.to_string(),
-        absent: error.is_absent(),
+    let not_read = |error: credential::CredentialError| match error {
+        // Expired or not yet valid, the certificate was read: its thumbprint still says whether
+        // the app lists it (and the registration's own end date says the rest).
+        credential::CredentialError::CertificateExpired { thumbprint, .. }
+        | credential::CredentialError::CertificateNotYetValid { thumbprint, .. } => {
+            app::ConfiguredCredential::Certificate { thumbprint }
+        }
+        error => app::ConfiguredCredential::NotRead {
+            what,
+            reason: error.to_string(),
+            absent: error.is_absent(),
+        },
     };
     let owned;
     let credential = match loaded {
         Some(credential) => credential,
-        None => {
-            let dir = manifest_path.parent().unwrap_or(Path::new("."));
-            let env = |name: &str| std::env::var(name).ok();
-            match credential::AppCredential::load(
-                &manifest.app.credential,
-                &manifest.app.client_id.to_string(),
-                dir,
-                &env,
-            ) {
-                Ok(credential) => {
-                    owned = credential;
-                    &owned
-                }
-                Err(error) => return not_read(&error),
+        None => match read_credential(manifest_path, manifest) {
+            Ok(credential) => {
+                owned = credential;
+                &owned
             }
-        }
+            Err(error) => return not_read(error),
+        },
     };
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(_) => {
-            return app::ConfiguredCredential::NotRead {
-                what,
-                reason: "the async runtime could not start".to_owned(),
-                absent: false,
-            };
-        }
-    };
-    match runtime.block_on(credential.identity()) {
-        Ok(identity) => identity.into(),
-        Err(error) => not_read(&error),
+    if let Some(identity) = credential.local_identity() {
+        return identity.into();
+    }
+    // Only a federated token gets here: one fetch or read, on a small runtime of its own (the
+    // run's, if any, starts later).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => match runtime.block_on(credential.identity(roots)) {
+            Ok(identity) => identity.into(),
+            Err(error) => not_read(error),
+        },
+        Err(e) => app::ConfiguredCredential::NotRead {
+            what,
+            reason: format!("the async runtime could not start: {e}"),
+            absent: false,
+        },
     }
 }
 
@@ -1910,7 +1957,11 @@ fn run_app_check(args: &AppCheckArgs, quiet: bool) -> Exit {
     let Some(manifest) = load_manifest(&args.manifest.manifest, quiet) else {
         return Exit::Usage;
     };
-    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+    let roots = match ca_roots(&args.trust.ca_cert) {
+        Ok(roots) => roots,
+        Err(exit) => return exit,
+    };
+    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest, &roots) {
         Ok(read) => read,
         Err(ReadFailure::Exit(exit)) => return exit,
         Err(ReadFailure::NotFound { home, source }) => {
@@ -1922,7 +1973,13 @@ fn run_app_check(args: &AppCheckArgs, quiet: bool) -> Exit {
     };
     let mut expected = app::Expected::from_manifest(&manifest);
     if !args.skip_credential_check {
-        expected.credential = configured_credential(&args.manifest.manifest, &manifest, None);
+        expected.credential = configured_credential(
+            &args.manifest.manifest,
+            &manifest,
+            None,
+            &read.registration,
+            &roots,
+        );
     }
     let ids = read
         .ids
@@ -1967,7 +2024,11 @@ fn run_app_apply(args: &AppApplyArgs, quiet: bool) -> Exit {
             "--from reads an export, which cannot be written back: add --dry-run to see the difference, or drop --from to apply it through Microsoft Graph",
         );
     }
-    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest) {
+    let roots = match ca_roots(&args.trust.ca_cert) {
+        Ok(roots) => roots,
+        Err(exit) => return exit,
+    };
+    let read = match read_registration(&args.source, &manifest, &args.manifest.manifest, &roots) {
         Ok(read) => read,
         Err(ReadFailure::Exit(exit)) => return exit,
         Err(ReadFailure::NotFound { home, .. }) => {

@@ -203,16 +203,68 @@ fn every_finding_appears_exactly_when_it_should() {
         seen.extend(got);
     }
     // Credentials consentry is configured with (the kinds the manifest gains with certificates
-    // and federation): the check takes them as plain data.
+    // and federation): the check takes them as plain data. Every code produced here counts as
+    // covered.
+    let mut check = |value: &Value, expected: &Expected| -> Vec<app::Finding> {
+        let registration: Registration =
+            app::registration::parse("t", value.to_string().as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let options = CheckOptions {
+            now: now(),
+            expiry_warning: chrono::Duration::days(30),
+        };
+        let findings = app::check(&registration, expected, &ids(expected), &options);
+        seen.extend(findings.iter().map(|f| f.code.as_str()));
+        findings
+    };
+    let codes = |findings: &[app::Finding]| -> Vec<&'static str> {
+        findings.iter().map(|f| f.code.as_str()).collect()
+    };
+    let one = |findings: &[app::Finding], code: &str, severity: Severity| -> String {
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(
+            (findings[0].code.as_str(), findings[0].severity),
+            (code, severity)
+        );
+        format!(
+            "{} / {} / {}",
+            findings[0].message, findings[0].breaks, findings[0].fix
+        )
+    };
+
     let mut cert = expected.clone();
     cert.credential = ConfiguredCredential::Certificate {
         thumbprint: "5d:a7:1c:7e:0f:51:2d:1b:68:59:19:8d:3a:92:e1:f4:04:b2:a8:1c".into(),
     };
     let mut value = export("right.json");
-    assert_eq!(codes_for(&value, &cert), vec!["certificate-not-registered"]);
-    // Registered as base64 bytes (Graph's JSON): the same thumbprint, so nothing to say.
-    value["keyCredentials"] = json!([{"customKeyIdentifier": "Xaccfg9RLRtoWRmNOpLh9ASyqBw=", "endDateTime": "2099-01-01T00:00:00Z"}]);
-    assert_eq!(codes_for(&value, &cert), Vec::<&str>::new());
+    one(
+        &check(&value, &cert),
+        "certificate-not-registered",
+        Severity::Error,
+    );
+    // Registered as base64 bytes (Graph's JSON), or as base64 of its hex text (some upload
+    // tools): the same thumbprint, so nothing to say.
+    value["keyCredentials"] = json!([{"customKeyIdentifier": "Xaccfg9RLRtoWRmNOpLh9ASyqBw=", "usage": "Verify", "endDateTime": "2099-01-01T00:00:00Z"}]);
+    assert_eq!(codes(&check(&value, &cert)), Vec::<&str>::new());
+    value["keyCredentials"][0]["customKeyIdentifier"] =
+        json!("NURBNzFDN0UwRjUxMkQxQjY4NTkxOThEM0E5MkUxRjQwNEIyQTgxQw==");
+    assert_eq!(codes(&check(&value, &cert)), Vec::<&str>::new());
+    // The same certificate registered for token encryption only does not sign anyone in.
+    value["keyCredentials"][0]["usage"] = json!("Encrypt");
+    one(
+        &check(&value, &cert),
+        "certificate-not-registered",
+        Severity::Error,
+    );
+    // An identifier that is not a thumbprint (set by hand at upload) cannot be compared: a
+    // warning that says so, not an error that may be false.
+    value["keyCredentials"] = json!([{"customKeyIdentifier": "consentry-prod-2026", "usage": "Verify", "endDateTime": "2099-01-01T00:00:00Z"}]);
+    let said = one(
+        &check(&value, &cert),
+        "certificate-not-compared",
+        Severity::Warning,
+    );
+    assert!(said.contains("1 carry a customKeyIdentifier"), "{said}");
 
     let mut fed = expected.clone();
     fed.credential = ConfiguredCredential::Federated {
@@ -221,73 +273,121 @@ fn every_finding_appears_exactly_when_it_should() {
         audiences: vec!["api://AzureADTokenExchange".into()],
     };
     let mut value = export("right.json");
-    assert_eq!(
-        codes_for(&value, &fed),
-        vec!["federated-credentials-unknown"]
+    one(
+        &check(&value, &fed),
+        "federated-credentials-unknown",
+        Severity::Info,
+    );
+    let mut not_compared = expected.clone();
+    not_compared.credential = ConfiguredCredential::FederatedNotCompared;
+    one(
+        &check(&value, &not_compared),
+        "federated-credentials-unknown",
+        Severity::Info,
     );
     value["federatedIdentityCredentials"] = json!([{"name": "ci", "issuer": "https://token.actions.githubusercontent.com/", "subject": "repo:bluefin/consentry:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}]);
-    assert_eq!(
-        codes_for(&value, &fed),
-        vec!["federated-credential-not-registered"],
-        "a trailing slash is another issuer"
+    // A trailing slash is another issuer, and the near miss is named.
+    let said = one(
+        &check(&value, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    assert!(said.contains("AADSTS700211"), "{said}");
+    assert!(
+        said.contains("`https://token.actions.githubusercontent.com/` is registered"),
+        "{said}"
     );
     value["federatedIdentityCredentials"][0]["issuer"] =
         json!("https://token.actions.githubusercontent.com");
-    assert_eq!(codes_for(&value, &fed), Vec::<&str>::new());
+    assert_eq!(codes(&check(&value, &fed)), Vec::<&str>::new());
     // Subject and audience are compared exactly too, and the message says which part missed
     // (the AADSTS code the exchange would get).
-    let fed_messages = |value: &Value, expected: &Expected| -> Vec<String> {
-        let registration: Registration =
-            app::registration::parse("t", value.to_string().as_bytes())
-                .unwrap_or_else(|e| panic!("{e}"));
-        let options = CheckOptions {
-            now: now(),
-            expiry_warning: chrono::Duration::days(30),
-        };
-        app::check(&registration, expected, &ids(expected), &options)
-            .into_iter()
-            .map(|f| {
-                format!(
-                    "{} {}: {} / {}",
-                    f.code.as_str(),
-                    f.severity.as_str(),
-                    f.message,
-                    f.breaks
-                )
-            })
-            .collect()
-    };
     let mut subject = value.clone();
     subject["federatedIdentityCredentials"][0]["subject"] =
         json!("repo:Bluefin/consentry:ref:refs/heads/main");
-    let said = fed_messages(&subject, &fed);
-    assert_eq!(said.len(), 1, "{said:?}");
-    assert!(
-        said[0].starts_with("federated-credential-not-registered error"),
-        "{said:?}"
+    let said = one(
+        &check(&subject, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
     );
-    assert!(said[0].contains("differs only in case"), "{said:?}");
-    assert!(said[0].contains("AADSTS700213"), "{said:?}");
+    assert!(said.contains("differs only in case"), "{said}");
+    assert!(said.contains("AADSTS700213"), "{said}");
+    // GitHub's immutable subject form is another subject; the hint says so.
+    subject["federatedIdentityCredentials"][0]["subject"] =
+        json!("repo:bluefin@81234/consentry@99312:ref:refs/heads/main");
+    let said = one(
+        &check(&subject, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    assert!(said.contains("other subject form"), "{said}");
+    subject["federatedIdentityCredentials"][0]["subject"] =
+        json!("repo:bluefin/consentry:environment:prod");
+    let said = one(
+        &check(&subject, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    assert!(
+        !said.contains("other subject form") && !said.contains("case"),
+        "{said}"
+    );
+    assert!(
+        said.contains("`repo:bluefin/consentry:environment:prod`"),
+        "{said}"
+    );
     let mut audience = value.clone();
     audience["federatedIdentityCredentials"][0]["audiences"] = json!(["api://other"]);
-    let said = fed_messages(&audience, &fed);
-    assert_eq!(said.len(), 1, "{said:?}");
-    assert!(said[0].contains("AADSTS700212"), "{said:?}");
+    let said = one(
+        &check(&audience, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    assert!(said.contains("AADSTS700212"), "{said}");
+    // An explicit empty list accepts nothing; a missing one says nothing.
+    audience["federatedIdentityCredentials"][0]["audiences"] = json!([]);
+    one(
+        &check(&audience, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    let mut no_audiences = value.clone();
+    no_audiences["federatedIdentityCredentials"][0]
+        .as_object_mut()
+        .unwrap_or_else(|| unreachable!())
+        .remove("audiences");
+    assert_eq!(codes(&check(&no_audiences, &fed)), Vec::<&str>::new());
     // One of several credentials matching is enough.
-    let mut several = audience.clone();
-    several["federatedIdentityCredentials"]
+    audience["federatedIdentityCredentials"]
         .as_array_mut()
         .unwrap_or_else(|| unreachable!())
         .push(value["federatedIdentityCredentials"][0].clone());
-    assert_eq!(codes_for(&several, &fed), Vec::<&str>::new());
+    assert_eq!(codes(&check(&audience, &fed)), Vec::<&str>::new());
     let mut issuer = value.clone();
     issuer["federatedIdentityCredentials"][0]["issuer"] = json!("https://example.com/issuer");
-    let said = fed_messages(&issuer, &fed);
-    assert!(said[0].contains("AADSTS700211"), "{said:?}");
-    assert!(
-        !said[0].contains("is registered:"),
-        "no near-miss to name: {said:?}"
+    let said = one(
+        &check(&issuer, &fed),
+        "federated-credential-not-registered",
+        Severity::Error,
     );
+    assert!(said.contains("AADSTS700211"), "{said}");
+    assert!(
+        !said.contains("is registered:"),
+        "no near miss to name: {said}"
+    );
+    // A token with another audience: the fix names that audience.
+    let mut other_aud = fed.clone();
+    other_aud.credential = ConfiguredCredential::Federated {
+        issuer: "https://token.actions.githubusercontent.com".into(),
+        subject: "repo:bluefin/consentry:ref:refs/heads/main".into(),
+        audiences: vec!["api://custom".into()],
+    };
+    let said = one(
+        &check(&value, &other_aud),
+        "federated-credential-not-registered",
+        Severity::Error,
+    );
+    assert!(said.contains("audience (`api://custom`)"), "{said}");
 
     // A credential the check could not read: information when it is simply absent here (a
     // registration-only job), a warning when it is present but unusable.
@@ -297,29 +397,22 @@ fn every_finding_appears_exactly_when_it_should() {
         reason: "cannot read the certificate file ./consentry.pem: No such file".into(),
         absent: true,
     };
-    let said = fed_messages(&export("right.json"), &unread);
-    assert_eq!(said.len(), 1, "{said:?}");
-    assert!(
-        said[0].starts_with("configured-credential-unchecked info"),
-        "{said:?}"
+    let said = one(
+        &check(&export("right.json"), &unread),
+        "configured-credential-unchecked",
+        Severity::Info,
     );
-    assert!(said[0].contains("./consentry.pem"), "{said:?}");
+    assert!(said.contains("./consentry.pem"), "{said}");
     unread.credential = ConfiguredCredential::NotRead {
         what: "certificate",
         reason: "the password does not open file ./consentry.pfx".into(),
         absent: false,
     };
-    let said = fed_messages(&export("right.json"), &unread);
-    assert!(
-        said[0].starts_with("configured-credential-unchecked warning"),
-        "{said:?}"
-    );
-    seen.extend([
-        "certificate-not-registered",
-        "federated-credentials-unknown",
-        "federated-credential-not-registered",
+    one(
+        &check(&export("right.json"), &unread),
         "configured-credential-unchecked",
-    ]);
+        Severity::Warning,
+    );
 
     // Other clouds: ids unknown offline, said once per API instead of guessed.
     let gcc_high = RoleIds::offline(Cloud::GccHigh, expected.resource_app_ids());

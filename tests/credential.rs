@@ -515,7 +515,7 @@ async fn identity_is_what_the_registration_must_list_and_never_the_token() {
         "aud": ["api://AzureADTokenExchange", "other"], "exp": exp
     })));
     assert_eq!(
-        both.identity().await.unwrap(),
+        both.identity(&Default::default()).await.unwrap(),
         Identity::Federated(ExternalIdentity {
             issuer: "https://issuer.example/".into(),
             subject: "system:serviceaccount:soc:consentry".into(),
@@ -524,7 +524,10 @@ async fn identity_is_what_the_registration_must_list_and_never_the_token() {
     );
     // No subject: nothing to match, said without the token.
     let no_sub = jwt(serde_json::json!({"iss": "https://issuer.example/", "aud": "x", "exp": exp}));
-    let err = load(no_sub.clone()).identity().await.unwrap_err();
+    let err = load(no_sub.clone())
+        .identity(&Default::default())
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("`sub`") && err.to_string().contains("CI_TOKEN"),
         "{err}"
@@ -543,10 +546,20 @@ async fn identity_is_what_the_registration_must_list_and_never_the_token() {
         &env_of(&[("CERT", pem_text)]),
     )
     .unwrap();
-    let thumbprint = cert.info().thumbprint.unwrap();
+    // The SHA-1 of the certificate's DER, computed here, in upper-case hex as the portal shows it.
+    let sha1 = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &test_cert().cert_der,
+    );
+    let thumbprint: String = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
     assert_eq!(
-        cert.identity().await.unwrap(),
+        cert.identity(&Default::default()).await.unwrap(),
         Identity::Certificate { thumbprint }
+    );
+    assert!(cert.local_identity().is_some());
+    assert!(
+        both.local_identity().is_none(),
+        "a federated token must be read"
     );
 }
 

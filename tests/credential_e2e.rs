@@ -851,7 +851,7 @@ fn export(certificate: &TestCert, issuer: &str, subject: &str, secret: bool) -> 
 /// `RUST_LOG=trace`): the exit code, the findings as (code, severity, message), and all output.
 async fn app_check(
     setup: &Setup,
-    export: &Value,
+    export: Option<&Value>,
     skip_files: bool,
     extra: &[&str],
 ) -> (Option<i32>, Vec<(String, String, String)>, String) {
@@ -862,14 +862,14 @@ async fn app_check(
             std::fs::write(dir.path().join(name), bytes).unwrap();
         }
     }
-    let from = dir.path().join("app.json");
-    std::fs::write(&from, export.to_string()).unwrap();
     let mut cmd = consentry(dir.path(), setup);
-    cmd.args(["app", "check"])
-        .arg(&path)
-        .arg("--from")
-        .arg(&from)
-        .args(["--format", "json"])
+    cmd.args(["app", "check"]).arg(&path);
+    if let Some(export) = export {
+        let from = dir.path().join("app.json");
+        std::fs::write(&from, export.to_string()).unwrap();
+        cmd.arg("--from").arg(&from);
+    }
+    cmd.args(["--format", "json"])
         .args(extra)
         .env("RUST_LOG", "trace");
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -933,14 +933,14 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
         kubernetes_setup(&sandbox).await,
     ];
     for setup in &setups {
-        let (code, findings, all) = app_check(setup, &listed, false, &[]).await;
+        let (code, findings, all) = app_check(setup, Some(&listed), false, &[]).await;
         assert_eq!(
             (code, codes(&findings)),
             (Some(0), vec![]),
             "{}: listed\n{all}",
             setup.name
         );
-        let (code, findings, all) = app_check(setup, &unlisted, false, &[]).await;
+        let (code, findings, all) = app_check(setup, Some(&unlisted), false, &[]).await;
         let want = if setup.kind == "certificate" {
             "certificate-not-registered"
         } else {
@@ -977,8 +977,13 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     };
     let before = github_fetches();
     let github = github_setup(&sandbox);
-    let (code, findings, all) =
-        app_check(&github, &unlisted, false, &["--skip-credential-check"]).await;
+    let (code, findings, all) = app_check(
+        &github,
+        Some(&unlisted),
+        false,
+        &["--skip-credential-check"],
+    )
+    .await;
     assert_eq!((code, codes(&findings)), (Some(0), vec![]), "{all}");
     assert_eq!(
         github_fetches(),
@@ -988,7 +993,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
 
     // A client secret: only "has the app any secret" can be checked (Graph never returns values).
     let secret = secret_setup();
-    let (code, findings, all) = app_check(&secret, &listed, false, &[]).await;
+    let (code, findings, all) = app_check(&secret, Some(&listed), false, &[]).await;
     assert_eq!(
         (code, codes(&findings)),
         (Some(1), vec!["no-secret-registered"]),
@@ -996,7 +1001,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     );
     let (code, findings, all) = app_check(
         &secret,
-        &export(&REGISTERED, &issuer, MAIN, true),
+        Some(&export(&REGISTERED, &issuer, MAIN, true)),
         false,
         &[],
     )
@@ -1006,7 +1011,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     // Where the credential is not available (a job that only checks the registration), that is
     // said as information and the check still passes; present but unusable is a warning.
     let cert = certificate_setup("certificate-missing", &REGISTERED, "ps256");
-    let (code, findings, all) = app_check(&cert, &listed, true, &[]).await;
+    let (code, findings, all) = app_check(&cert, Some(&listed), true, &[]).await;
     assert_eq!(
         (code, codes(&findings)),
         (Some(0), vec!["configured-credential-unchecked"]),
@@ -1016,7 +1021,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     assert!(findings[0].2.contains("app.pem"), "{all}");
     let mut github = github_setup(&sandbox);
     github.env.clear();
-    let (code, findings, all) = app_check(&github, &listed, false, &[]).await;
+    let (code, findings, all) = app_check(&github, Some(&listed), false, &[]).await;
     assert_eq!(
         (code, codes(&findings)),
         (Some(0), vec!["configured-credential-unchecked"]),
@@ -1025,13 +1030,44 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     assert!(findings[0].2.contains("id-token: write"), "{all}");
     let mut wrong_password = pfx_setup();
     wrong_password.env = vec![("E2E_PFX_PASSWORD", "not-the-password".to_owned())];
-    let (code, findings, all) = app_check(&wrong_password, &listed, false, &[]).await;
+    wrong_password.secrets.push("not-the-password".to_owned());
+    let (code, findings, all) = app_check(&wrong_password, Some(&listed), false, &[]).await;
     assert_eq!(
         (code, codes(&findings)),
         (Some(0), vec!["configured-credential-unchecked"]),
         "{all}"
     );
     assert_eq!(findings[0].1, "warning", "{all}");
+
+    // An expired certificate is still compared by its thumbprint: not listed, it is the error
+    // (listed, the registration's own end date gives `certificate-expired`).
+    let expired = certificate_setup("certificate-expired", &EXPIRED, "ps256");
+    let (code, findings, all) = app_check(&expired, Some(&listed), false, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(1), vec!["certificate-not-registered"]),
+        "{all}"
+    );
+
+    // An `az ad app show` export carries no federated credentials: nothing to compare a token
+    // with, so GitHub is not asked for one.
+    let mut plain = listed.clone();
+    plain
+        .as_object_mut()
+        .unwrap()
+        .remove("federatedIdentityCredentials");
+    let before = github_fetches();
+    let (code, findings, all) = app_check(&github_setup(&sandbox), Some(&plain), false, &[]).await;
+    assert_eq!(
+        (code, codes(&findings)),
+        (Some(0), vec!["federated-credentials-unknown"]),
+        "{all}"
+    );
+    assert_eq!(
+        github_fetches(),
+        before,
+        "GitHub was asked for a token nothing could use"
+    );
     sandbox.shutdown().await;
 }
 
@@ -1078,9 +1114,11 @@ async fn verify_app_checks_the_github_subject_against_graph_and_fetches_githubs_
             .unwrap_or_else(|| panic!("{report}\n{}", run.stderr()))
             .iter()
             .map(|f| f["code"].as_str().unwrap())
-            // The sandbox also registers an expired certificate: not this test's business.
-            .filter(|c| !c.starts_with("certificate-"))
             .collect();
+        // Graph shows the certificates the token endpoint trusts, the expired one included.
+        let (expired, codes): (Vec<&str>, Vec<&str>) =
+            codes.into_iter().partition(|c| *c == "certificate-expired");
+        assert_eq!(expired.len(), 1, "{section}");
         assert_eq!(codes, want, "{section}");
         if want.is_empty() {
             assert_eq!(
@@ -1116,9 +1154,196 @@ async fn verify_app_checks_the_github_subject_against_graph_and_fetches_githubs_
         assert_eq!(github_fetches, 1, "{:?}", sandbox.request_log());
         let all = format!("{}{}", run.stdout(), run.stderr());
         assert!(!all.contains("eyJ"), "a token in the output:\n{all}");
+        assert!(
+            !all.contains("e2e-graph-read"),
+            "the Graph token in the output"
+        );
         for secret in &setup.secrets {
             assert!(!all.contains(secret.as_str()));
         }
         sandbox.shutdown().await;
     }
+}
+
+/// Graph's application object for `graph:` sections: no `keyCredentials` and no federated
+/// credentials of its own, so the sandbox shows the ones its token endpoint trusts; a secret only
+/// when asked.
+fn graph_application(secret: bool) -> Value {
+    let mut application = export(&REGISTERED, "unused", MAIN, secret);
+    let object = application.as_object_mut().unwrap();
+    object.remove("federatedIdentityCredentials");
+    object.remove("keyCredentials");
+    application
+}
+
+const GRAPH_TOKEN: &str = "e2e-graph-read";
+
+fn graph_section(application: &Value) -> String {
+    format!("graph:\n  read_tokens: [{GRAPH_TOKEN}]\n  application: {application}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_check_online_compares_the_certificate_and_secret_with_what_graph_shows() {
+    let sandbox = start(scenario_with(
+        vec![github_fic()],
+        &graph_section(&graph_application(false)),
+    ))
+    .await;
+    // Graph's keyCredentials are the sandbox's registered certificates, identified as Graph
+    // does: the SHA-1 thumbprint as base64 bytes.
+    let app: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1.0/applications(appId='{CLIENT_ID}')",
+            sandbox.base_url()
+        ))
+        .bearer_auth(GRAPH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sha1 = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &REGISTERED.cert_der,
+    );
+    assert_eq!(
+        app["keyCredentials"][0]["customKeyIdentifier"],
+        STANDARD.encode(sha1.as_ref()),
+        "{app}"
+    );
+
+    let host = sandbox.base_url();
+    let online = ["--graph-host", host.as_str()];
+    let with_token = |mut setup: Setup| {
+        setup
+            .env
+            .push(("CONSENTRY_GRAPH_TOKEN", GRAPH_TOKEN.to_owned()));
+        setup.secrets.push(GRAPH_TOKEN.to_owned());
+        setup
+    };
+    for (setup, want) in [
+        (
+            certificate_setup("registered", &REGISTERED, "ps256"),
+            vec!["certificate-expired"],
+        ),
+        (
+            certificate_setup("unregistered", &UNREGISTERED, "rs256"),
+            vec!["certificate-expired", "certificate-not-registered"],
+        ),
+        // Registered but expired: the registration's end date says it (the local certificate
+        // is compared by thumbprint all the same).
+        (
+            certificate_setup("expired", &EXPIRED, "ps256"),
+            vec!["certificate-expired"],
+        ),
+        // No secret on the app at all.
+        (
+            secret_setup(),
+            vec!["certificate-expired", "no-secret-registered"],
+        ),
+    ] {
+        let name = setup.name;
+        let (code, findings, all) = app_check(&with_token(setup), None, false, &online).await;
+        let mut got = codes(&findings);
+        got.sort_unstable();
+        assert_eq!((code, got), (Some(1), want), "{name}:\n{all}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_app_refuses_usage_errors_before_asking_github_or_anyone() {
+    let sandbox = start(scenario_with(
+        vec![github_fic()],
+        &graph_section(&graph_application(false)),
+    ))
+    .await;
+    let setup = github_setup(&sandbox);
+    let host = sandbox.base_url();
+    for (what, extra, env) in [
+        (
+            "no Graph token",
+            vec!["--app", "--graph-host", host.as_str()],
+            vec![],
+        ),
+        (
+            "a CA file that is not one",
+            vec![
+                "--app",
+                "--graph-host",
+                host.as_str(),
+                "--ca-cert",
+                "missing.pem",
+            ],
+            vec![("CONSENTRY_GRAPH_TOKEN", GRAPH_TOKEN)],
+        ),
+        (
+            "a --from file that does not exist",
+            vec!["--app", "--from", "missing.json"],
+            vec![],
+        ),
+    ] {
+        let run = verify(&sandbox, &setup, &extra, &env).await;
+        assert_eq!(run.code(), Some(2), "{what}: {}", run.stderr());
+        assert!(
+            sandbox.request_log().is_empty(),
+            "{what}: requests were sent: {:?}",
+            sandbox.request_log()
+        );
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_private_ca_the_github_token_is_fetched_once_with_ca_cert() {
+    // The sandbox over TLS with its own CA: the authority, Graph and GitHub's stand-in alike,
+    // as behind a TLS-inspecting proxy. `--ca-cert` must reach every client, the one that
+    // fetches GitHub's token for the registration check included.
+    let sandbox = Sandbox::start_with(
+        scenario_with(
+            vec![github_fic()],
+            &graph_section(&graph_application(false)),
+        ),
+        SecretString::from(SECRET),
+        consentry::sandbox::Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: consentry::sandbox::Tls::Generate,
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sandbox.ca_pem().unwrap()).unwrap();
+    let ca = ca.display().to_string();
+    let setup = github_setup(&sandbox);
+    let host = sandbox.base_url();
+    assert!(host.starts_with("https://"), "{host}");
+    let run = verify(
+        &sandbox,
+        &setup,
+        &["--app", "--graph-host", &host, "--ca-cert", &ca],
+        &[("CONSENTRY_GRAPH_TOKEN", GRAPH_TOKEN)],
+    )
+    .await;
+    let report = run.json();
+    let codes: Vec<&str> = report["app_registration"]["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}\n{}", run.stderr()))
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    // The subject was compared (no "could not be read"), and it is registered.
+    assert_eq!(codes, vec!["certificate-expired"], "{}", run.stderr());
+    for (name, status) in statuses(&report) {
+        assert_eq!(status, "ok", "{name}: {report}");
+    }
+    let fetches = sandbox
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/_github/token"))
+        .count();
+    assert_eq!(fetches, 1, "{:?}", sandbox.request_log());
+    sandbox.shutdown().await;
 }

@@ -77,6 +77,9 @@ codes! {
     /// consentry's own certificate or federated token could not be read where the check ran, so
     /// whether the app lists it was not checked.
     ConfiguredCredentialUnchecked => "configured-credential-unchecked",
+    /// No registered certificate has consentry's thumbprint, but some carry a
+    /// `customKeyIdentifier` that is not a thumbprint, so one of them may still be it.
+    CertificateNotCompared => "certificate-not-compared",
 }
 
 impl Serialize for FindingCode {
@@ -145,6 +148,9 @@ pub enum ConfiguredCredential {
         /// The token's `aud` values (one of them must be among the credential's `audiences`).
         audiences: Vec<String>,
     },
+    /// A federated token, not read: the registration as read does not list its federated
+    /// credentials (an `az ad app show` export), so there is nothing to compare it with.
+    FederatedNotCompared,
     /// The credential could not be read where the check runs, so it was not compared.
     NotRead {
         /// `certificate` or `federated token`.
@@ -624,11 +630,32 @@ fn configured_credential(registration: &Registration, expected: &Expected, out: 
         }
         ConfiguredCredential::Certificate { thumbprint } => {
             let wanted = super::registration::thumbprint_hex(thumbprint);
-            let registered = registration
+            let signing: Vec<_> = registration
                 .key_credentials
                 .iter()
-                .any(|k| k.thumbprint().is_some() && k.thumbprint() == wanted);
-            if !registered {
+                .filter(|k| k.signs_in())
+                .collect();
+            if signing
+                .iter()
+                .any(|k| k.thumbprint().is_some() && k.thumbprint() == wanted)
+            {
+                return;
+            }
+            // Entra matches the key itself; the identifier is only a label set at upload. One
+            // that is not a thumbprint cannot be compared, so it may still be this certificate.
+            let unreadable = signing.iter().filter(|k| k.thumbprint().is_none()).count();
+            if unreadable > 0 {
+                out.push(finding(
+                    FindingCode::CertificateNotCompared,
+                    Severity::Warning,
+                    format!("certificate {thumbprint}"),
+                    format!(
+                        "no registered certificate has the thumbprint of the one consentry signs with ({thumbprint}), and {unreadable} carry a customKeyIdentifier that is not a SHA-1 thumbprint, so whether one of them is it is unknown"
+                    ),
+                    "if none is, every token request is refused (AADSTS700027)",
+                    "compare the thumbprints under Certificates & secrets; upload the certificate again (the portal and `az ad app credential reset --cert` set the identifier to the thumbprint)",
+                ));
+            } else {
                 out.push(finding(
                     FindingCode::CertificateNotRegistered,
                     Severity::Error,
@@ -654,17 +681,35 @@ fn configured_credential(registration: &Registration, expected: &Expected, out: 
             )),
             Some(fics) => {
                 if let Some(mismatch) = federated_mismatch(fics, issuer, subject, audiences) {
+                    let audience = audiences.first().map_or(
+                        crate::credential::AUDIENCE,
+                        String::as_str,
+                    );
                     out.push(finding(
                         FindingCode::FederatedCredentialNotRegistered,
                         Severity::Error,
                         format!("federated {subject}"),
                         mismatch.message,
                         mismatch.breaks,
-                        "add a federated credential with exactly this issuer, subject and audience (`api://AzureADTokenExchange`), or make the token match an existing one",
+                        format!(
+                            "add a federated credential with exactly this issuer, subject and audience (`{audience}`), or make the token match an existing one"
+                        ),
                     ));
                 }
             }
         },
+        ConfiguredCredential::FederatedNotCompared => {
+            if registration.federated_identity_credentials.is_none() {
+                out.push(finding(
+                    FindingCode::FederatedCredentialsUnknown,
+                    Severity::Info,
+                    "federatedIdentityCredentials",
+                    "the export does not carry federatedIdentityCredentials: the federated token consentry signs in with was not compared",
+                    "nothing known yet",
+                    "check online, or export with `$expand=federatedIdentityCredentials`",
+                ));
+            }
+        }
         ConfiguredCredential::NotRead {
             what,
             reason,
@@ -695,26 +740,37 @@ fn configured_credential(registration: &Registration, expected: &Expected, out: 
     }
 }
 
-/// Why no federated identity credential accepts a token with this issuer, subject and audience,
-/// in the order Entra checks (reference §6): issuer (AADSTS700211), subject (AADSTS700213), audience
-/// (AADSTS700212). `None` when one matches. Each part is compared exactly, as Entra does: a
-/// near-miss (case, a trailing slash) is named, since it is the usual cause.
+/// Why no federated identity credential accepts a token with this issuer, subject and audience
+/// (reference §6: each is compared exactly, and a mismatch of each has its own AADSTS code:
+/// issuer 700211, subject 700213, audience 700212). `None` when one matches. The message narrows
+/// to the first part no credential shares, and names a near miss (case, a trailing slash,
+/// GitHub's immutable subject form), the usual cause.
 fn federated_mismatch(
     fics: &[super::registration::FederatedCredential],
     issuer: &str,
     subject: &str,
     audiences: &[String],
 ) -> Option<Mismatch> {
-    let audience_ok = |f: &super::registration::FederatedCredential| {
+    let audience_ok = |f: &super::registration::FederatedCredential| match &f.audiences {
         // An export without `audiences` says nothing about them: only a listed set can refuse.
-        f.audiences.is_empty() || f.audiences.iter().any(|a| audiences.contains(a))
+        None => true,
+        Some(accepted) => accepted.iter().any(|a| audiences.contains(a)),
     };
     let same_issuer: Vec<_> = fics.iter().filter(|f| f.issuer == issuer).collect();
     if same_issuer.is_empty() {
         let near = fics
             .iter()
-            .find(|f| f.issuer.trim_end_matches('/').eq_ignore_ascii_case(issuer.trim_end_matches('/')))
-            .map(|f| format!(" (`{}` is registered: issuers are compared exactly, case and trailing slash included)", f.issuer))
+            .find(|f| {
+                f.issuer
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(issuer.trim_end_matches('/'))
+            })
+            .map(|f| {
+                format!(
+                    " (`{}` is registered: issuers are compared exactly, case and trailing slash included)",
+                    f.issuer
+                )
+            })
             .unwrap_or_default();
         return Some(Mismatch {
             message: format!(
@@ -737,6 +793,11 @@ fn federated_mismatch(
             .any(|f| f.subject.eq_ignore_ascii_case(subject))
         {
             " (one differs only in case: subjects are case-sensitive)"
+        } else if same_issuer.iter().any(|f| {
+            github_immutable(&f.subject) != github_immutable(subject)
+                && strip_github_ids(&f.subject) == strip_github_ids(subject)
+        }) {
+            " (the same repository in GitHub's other subject form: `repo:OWNER@ID/REPO@ID:…` and `repo:OWNER/REPO:…` are different subjects; register the form the token carries)"
         } else {
             ""
         };
@@ -763,6 +824,30 @@ fn federated_mismatch(
         ),
         breaks: "every token exchange is refused (AADSTS700212, no matching audience)",
     })
+}
+
+/// Whether a GitHub subject uses the immutable form (`repo:OWNER@ID/REPO@ID:…`).
+fn github_immutable(subject: &str) -> bool {
+    subject.starts_with("repo:") && subject.split(':').nth(1).is_some_and(|r| r.contains('@'))
+}
+
+/// A GitHub subject with the immutable form's `@ID`s removed, so both forms of one repository
+/// compare equal (case-insensitively, as GitHub's names are).
+fn strip_github_ids(subject: &str) -> String {
+    let mut parts = subject.splitn(3, ':');
+    let (Some("repo"), Some(repository)) = (parts.next(), parts.next()) else {
+        return subject.to_owned();
+    };
+    let repository: Vec<&str> = repository
+        .split('/')
+        .map(|part| part.split('@').next().unwrap_or(part))
+        .collect();
+    format!(
+        "repo:{}:{}",
+        repository.join("/"),
+        parts.next().unwrap_or_default()
+    )
+    .to_ascii_lowercase()
 }
 
 /// A federated near-miss, said as a finding says it.

@@ -139,22 +139,38 @@ impl KeyCredential {
             .as_deref()
             .and_then(thumbprint_hex)
     }
+
+    /// Whether the app may sign client assertions with it: `usage` `Verify` (an `Encrypt` key is
+    /// for token encryption, not sign-in); an export without `usage` is taken as `Verify`.
+    pub fn signs_in(&self) -> bool {
+        self.usage
+            .as_deref()
+            .is_none_or(|usage| usage.eq_ignore_ascii_case("Verify"))
+    }
 }
 
-/// A SHA-1 thumbprint written as hex (with or without `:` separators) or base64, as uppercase hex.
+/// A SHA-1 thumbprint written as hex (with or without `:` separators), as base64 of its 20
+/// bytes (Graph's JSON), or as base64 of its hex text (what some tools upload), as uppercase hex.
 pub fn thumbprint_hex(text: &str) -> Option<String> {
-    let compact: String = text
-        .trim()
-        .chars()
-        .filter(|c| *c != ':' && *c != ' ')
-        .collect();
-    if compact.len() == 40 && compact.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Some(compact.to_ascii_uppercase());
+    let from_hex = |text: &str| {
+        let compact: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ':' && *c != ' ')
+            .collect();
+        (compact.len() == 40 && compact.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| compact.to_ascii_uppercase())
+    };
+    if let Some(hex) = from_hex(text) {
+        return Some(hex);
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .ok()?;
-    (bytes.len() == 20).then(|| bytes.iter().map(|b| format!("{b:02X}")).collect())
+    if bytes.len() == 20 {
+        return Some(bytes.iter().map(|b| format!("{b:02X}")).collect());
+    }
+    std::str::from_utf8(&bytes).ok().and_then(from_hex)
 }
 
 /// A federated identity credential.
@@ -168,9 +184,10 @@ pub struct FederatedCredential {
     pub issuer: String,
     /// The external subject (exact, case-sensitive).
     pub subject: String,
-    /// Accepted audiences (`api://AzureADTokenExchange`).
+    /// Accepted audiences (`api://AzureADTokenExchange`). `None`: the export leaves them out
+    /// (nothing known); `Some([])` accepts no token.
     #[serde(default)]
-    pub audiences: Vec<String>,
+    pub audiences: Option<Vec<String>>,
 }
 
 /// Why a registration export could not be read.
@@ -280,6 +297,10 @@ mod tests {
         assert_eq!(thumbprint_hex(base64), thumbprint_hex(hex));
         assert!(thumbprint_hex("not a thumbprint").is_none());
         assert!(thumbprint_hex("AAAA").is_none(), "3 bytes is not SHA-1");
+        // Base64 of the hex text, as some upload tools write it.
+        let of_text = base64::engine::general_purpose::STANDARD
+            .encode("5da71c7e0f512d1b6859198d3a92e1f404b2a81c");
+        assert_eq!(thumbprint_hex(&of_text), thumbprint_hex(hex));
     }
 
     #[test]

@@ -142,26 +142,24 @@ impl Federated {
 
     /// The identity of the token this credential presents now: GitHub's is fetched (and, when
     /// that works, cached for the run's token requests), a file or variable is read as for a
-    /// request.
-    pub(crate) async fn identity(&self, now: i64) -> Result<ExternalIdentity, CredentialError> {
+    /// request. `roots` are the CAs the run trusts besides the system's (`--ca-cert`), so the
+    /// fetch goes through what the run's own fetch would.
+    pub(crate) async fn identity(
+        &self,
+        roots: &crate::http::ExtraRoots,
+        now: i64,
+    ) -> Result<ExternalIdentity, CredentialError> {
         let (token, place) = match &self.source {
             Source::Github { url, request_token } => {
-                let mut cache = self.cache.lock().await;
-                let token = match &cache.token {
-                    Some((token, exp)) if exp - now > MIN_LIFE_SECS => token.clone(),
-                    _ => {
-                        // A client of its own: the run's token client may not exist yet (`app
-                        // check`), and may trust more (`--ca-cert`). So a failure here is not
-                        // remembered: the run's own fetch gets its chance.
-                        let http =
-                            crate::http::client(url).map_err(|e| CredentialError::GithubFetch {
-                                reason: e.to_string(),
-                            })?;
-                        let (token, exp) = fetch_github(&http, url, request_token, now).await?;
-                        cache.token = Some((token.clone(), exp));
-                        token
+                // A client of its own: the run's token client may not exist yet (`app check`).
+                let http = crate::http::client_with(url, roots).map_err(|e| {
+                    CredentialError::GithubFetch {
+                        reason: e.to_string(),
                     }
-                };
+                })?;
+                // A failure here is not remembered: it says so in the check, and the run's own
+                // fetch still gets its chance.
+                let token = self.github(&http, (url, request_token), now, false).await?;
                 (token, "GitHub's answer".to_owned())
             }
             Source::Kubernetes(path) | Source::File(path) => (
@@ -214,31 +212,44 @@ impl Federated {
                 Ok(token.clone())
             }
             Source::Github { url, request_token } => {
-                let mut cache = self.cache.lock().await;
-                if let Some(reason) = &cache.failure {
-                    return Err(CredentialError::GithubFetch {
-                        reason: reason.clone(),
-                    });
+                self.github(http, (url, request_token), now, true).await
+            }
+        }
+    }
+
+    /// GitHub's token: the cached one while it is fresh, else one fetch, cached; concurrent
+    /// callers wait for that one fetch (the lock is held across it). With `remember_failure`, a
+    /// failed fetch is remembered and every later call fails the same way without asking GitHub
+    /// again: during a run each tenant's request would fail alike, and GitHub should not be asked
+    /// once per tenant.
+    async fn github(
+        &self,
+        http: &reqwest::Client,
+        (url, request_token): (&Url, &SecretString),
+        now: i64,
+        remember_failure: bool,
+    ) -> Result<SecretString, CredentialError> {
+        let mut cache = self.cache.lock().await;
+        if remember_failure && let Some(reason) = &cache.failure {
+            return Err(CredentialError::GithubFetch {
+                reason: reason.clone(),
+            });
+        }
+        if let Some((token, exp)) = &cache.token
+            && exp - now > MIN_LIFE_SECS
+        {
+            return Ok(token.clone());
+        }
+        match fetch_github(http, url, request_token, now).await {
+            Ok((token, exp)) => {
+                cache.token = Some((token.clone(), exp));
+                Ok(token)
+            }
+            Err(error) => {
+                if remember_failure && let CredentialError::GithubFetch { reason } = &error {
+                    cache.failure = Some(reason.clone());
                 }
-                if let Some((token, exp)) = &cache.token
-                    && exp - now > MIN_LIFE_SECS
-                {
-                    return Ok(token.clone());
-                }
-                match fetch_github(http, url, request_token, now).await {
-                    Ok((token, exp)) => {
-                        cache.token = Some((token.clone(), exp));
-                        Ok(token)
-                    }
-                    Err(error) => {
-                        // Every request would fail the same way: remember it so GitHub is not
-                        // asked once per tenant.
-                        if let CredentialError::GithubFetch { reason } = &error {
-                            cache.failure = Some(reason.clone());
-                        }
-                        Err(error)
-                    }
-                }
+                Err(error)
             }
         }
     }

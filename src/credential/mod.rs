@@ -261,17 +261,32 @@ impl AppCredential {
     /// registration check: a certificate by its SHA-1 thumbprint (the registration's
     /// `customKeyIdentifier`), a federated token by its issuer, subject and audience (a federated
     /// identity credential must match them exactly, reference §6). A GitHub token is fetched for
-    /// this, once: the run's token requests reuse it while it is fresh.
-    pub async fn identity(&self) -> Result<Identity, CredentialError> {
+    /// this (trusting `roots` besides the system's CAs), once: the run's token requests reuse it
+    /// while it is fresh.
+    pub async fn identity(
+        &self,
+        roots: &crate::http::ExtraRoots,
+    ) -> Result<Identity, CredentialError> {
         match &*self.inner {
-            Kind::Secret { .. } => Ok(Identity::Secret),
-            Kind::Certificate { certificate, .. } => Ok(Identity::Certificate {
-                thumbprint: certificate.thumbprint_sha1(),
-            }),
             Kind::Federated { federated } => federated
-                .identity(unix_now())
+                .identity(roots, unix_now())
                 .await
                 .map(Identity::Federated),
+            Kind::Secret { .. } | Kind::Certificate { .. } => {
+                Ok(self.local_identity().unwrap_or(Identity::Secret))
+            }
+        }
+    }
+
+    /// [`AppCredential::identity`] when it needs no I/O (a secret, a certificate); `None` for a
+    /// federated token, which must be read or fetched.
+    pub fn local_identity(&self) -> Option<Identity> {
+        match &*self.inner {
+            Kind::Secret { .. } => Some(Identity::Secret),
+            Kind::Certificate { certificate, .. } => Some(Identity::Certificate {
+                thumbprint: certificate.thumbprint_sha1(),
+            }),
+            Kind::Federated { .. } => None,
         }
     }
 

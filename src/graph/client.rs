@@ -126,9 +126,10 @@ impl GraphClient {
         host: &Url,
         token: SecretString,
         policy: RetryPolicy,
+        roots: &http::ExtraRoots,
     ) -> Result<GraphClient, http::ClientError> {
         Ok(GraphClient {
-            http: http::client(host)?,
+            http: http::client_with(host, roots)?,
             base: versioned(host),
             token,
             policy,
