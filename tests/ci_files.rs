@@ -130,6 +130,60 @@ fn the_readme_workflow_example_is_valid_and_safe() {
     assert!(!block.contains("cp consentry.yaml base.yaml"), "{block}");
 }
 
+/// The action's run script with the real binary on PATH: `app-check` runs `consentry app check`
+/// once, its Markdown on the log and in the job summary, and hands on the exit code.
+#[test]
+fn the_action_runs_app_check_once_into_the_log_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_consentry"), bin.join("consentry")).unwrap();
+    let summary = dir.path().join("summary.md");
+    let output = dir.path().join("output.txt");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .arg(root().join(".github/action/run.sh"))
+        .current_dir(root())
+        .env("PATH", path)
+        .env("CONSENTRY_COMMAND", "app-check")
+        .env("CONSENTRY_MANIFEST", "tests/fixtures/app/manifest.yaml")
+        .env("CONSENTRY_FORMAT", "github")
+        .env("CONSENTRY_ARGS", "--from tests/fixtures/app/broken.json")
+        .env("CONSENTRY_SUMMARY", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &output)
+        .env("RUNNER_TEMP", dir.path())
+        .env_remove("CONSENTRY_GRAPH_TOKEN")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The broken export has errors: exit 1, said on the log, in the summary and as the output.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("role-not-requested"), "{summary}");
+    assert_eq!(
+        log, summary,
+        "the log and the summary are the same Markdown"
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit-code=1\n");
+    // Nothing left in RUNNER_TEMP but what the test put there.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["bin", "output.txt", "summary.md"]);
+}
+
 #[test]
 fn the_scripts_pass_shellcheck() {
     let Ok(version) = std::process::Command::new("shellcheck")

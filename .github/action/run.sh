@@ -12,12 +12,26 @@ summary="${CONSENTRY_SUMMARY:-true}"
 read -r -a extra <<< "${CONSENTRY_ARGS:-}"
 
 case "$command" in
-  validate | plan | verify) ;;
-  *) echo "::error title=consentry action::command must be validate, plan or verify, not '$command'"; exit 2 ;;
+  validate | plan | verify | app-check) ;;
+  *) echo "::error title=consentry action::command must be validate, plan, verify or app-check, not '$command'"; exit 2 ;;
 esac
 
 report="${RUNNER_TEMP:-/tmp}/consentry-verify.json"
 status=0
+if [ "$command" = app-check ]; then
+  # `app check` reads the registration from Graph: run it once, in Markdown (it has no
+  # annotations format), on the log and into the job summary alike.
+  [ "$format" = github ] && format=markdown
+  out="${RUNNER_TEMP:-/tmp}/consentry-app-check.out"
+  consentry app check "$manifest" --format "$format" ${extra[@]+"${extra[@]}"} > "$out" || status=$?
+  cat "$out"
+  echo "exit-code=$status" >> "${GITHUB_OUTPUT:-/dev/null}"
+  if [ "$summary" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    cat "$out" >> "$GITHUB_STEP_SUMMARY"
+  fi
+  rm -f "$out"
+  exit "$status"
+fi
 if [ "$command" = verify ]; then
   consentry verify "$manifest" --format "$format" --report "$report" ${extra[@]+"${extra[@]}"} || status=$?
 else
