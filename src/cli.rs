@@ -802,7 +802,7 @@ impl Signal {
         }
     }
 
-    /// Windows has console events, not signals (see [`Listener`]).
+    /// Windows has console events, not signals (see [`Listener`]); Ctrl-Break is told as Ctrl-C.
     #[cfg(windows)]
     fn name(self) -> &'static str {
         match self {
@@ -844,7 +844,7 @@ impl Listener {
     #[cfg(unix)]
     const WATCHED: &str = "SIGINT/SIGTERM";
     #[cfg(windows)]
-    const WATCHED: &str = "Ctrl-C/Ctrl-Break";
+    const WATCHED: &str = "Ctrl-C/Ctrl-Break/console close";
 
     /// Starts listening; must run inside a tokio runtime. From then on the signals no longer kill
     /// the process.

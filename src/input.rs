@@ -190,7 +190,18 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
         Some(_) => return Err(InputError::NotRegular { kind: "a device" }),
         None => {}
     }
-    let file = OpenOptions::new().read(true).open(path)?;
+    let file = match OpenOptions::new().read(true).open(path) {
+        Ok(file) => file,
+        // Windows opens no directory as a file and says only "Access is denied": say what it is.
+        Err(e) => match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(InputError::NotRegular {
+                    kind: kind_of(m.file_type()),
+                });
+            }
+            _ => return Err(e.into()),
+        },
+    };
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(InputError::NotRegular {
