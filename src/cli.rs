@@ -808,10 +808,20 @@ enum Signal {
 }
 
 impl Signal {
+    #[cfg(unix)]
     fn name(self) -> &'static str {
         match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// Windows has console events, not signals (see [`Listener`]); Ctrl-Break is told as Ctrl-C.
+    #[cfg(windows)]
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "Ctrl-C",
+            Signal::Terminate => "the console closing",
         }
     }
 
@@ -823,8 +833,75 @@ impl Signal {
     }
 }
 
-/// SIGINT and SIGTERM, watched for the whole of a command that sends requests or writes files,
-/// on the runtime the command runs on.
+/// The requests to stop that the operating system delivers, as [`Signal`]s.
+///
+/// Unix: SIGINT and SIGTERM. Windows has no such signals but console control events: Ctrl-C and
+/// Ctrl-Break are an interrupt (exit 130, as Ctrl-C on Unix), closing the console window a
+/// termination (143); Windows then waits for the process for a few seconds (tokio's handler never
+/// returns for it), time to finish a file or remove a temp file. Stopping a process from outside
+/// (`taskkill /F`, a job object) sends nothing that can be caught.
+struct Listener {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+    #[cfg(windows)]
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+    #[cfg(windows)]
+    ctrl_close: tokio::signal::windows::CtrlClose,
+}
+
+impl Listener {
+    /// What is watched, for messages.
+    #[cfg(unix)]
+    const WATCHED: &str = "SIGINT/SIGTERM";
+    #[cfg(windows)]
+    const WATCHED: &str = "Ctrl-C/Ctrl-Break/console close";
+
+    /// Starts listening; must run inside a tokio runtime. From then on the signals no longer kill
+    /// the process.
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Listener> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Listener {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(windows)]
+    fn new() -> std::io::Result<Listener> {
+        use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+        Ok(Listener {
+            ctrl_c: ctrl_c()?,
+            ctrl_break: ctrl_break()?,
+            ctrl_close: ctrl_close()?,
+        })
+    }
+
+    /// The next signal.
+    #[cfg(unix)]
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.interrupt.recv() => Signal::Interrupt,
+            _ = self.terminate.recv() => Signal::Terminate,
+        }
+    }
+
+    #[cfg(windows)]
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.ctrl_c.recv() => Signal::Interrupt,
+            _ = self.ctrl_break.recv() => Signal::Interrupt,
+            _ = self.ctrl_close.recv() => Signal::Terminate,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM (on Windows, the console events of [`Listener`]), watched for the whole of a
+/// command that sends requests or writes files, on the runtime the command runs on.
 ///
 /// Once watched, the signals no longer kill the process at an arbitrary point: the command stops
 /// sending, a file being written is finished whole or its temp file removed (never left behind),
@@ -837,31 +914,24 @@ struct Signals {
 
 impl Signals {
     fn watch() -> Result<Signals, Exit> {
-        use tokio::signal::unix::{SignalKind, signal};
         let runtime = runtime()?;
-        let (interrupt, terminate) = {
+        let listener = {
             let _context = runtime.enter();
-            (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            )
+            Listener::new()
         };
-        let (mut interrupt, mut terminate) = match (interrupt, terminate) {
-            (Ok(i), Ok(t)) => (i, t),
-            (Err(e), _) | (_, Err(e)) => {
+        let mut listener = match listener {
+            Ok(listener) => listener,
+            Err(e) => {
                 return Err(fail(
                     Exit::Undetermined,
-                    format!("cannot watch for SIGINT/SIGTERM: {e}"),
+                    format!("cannot watch for {}: {e}", Listener::WATCHED),
                 ));
             }
         };
         let (sender, received) = tokio::sync::watch::channel(None);
         runtime.spawn(async move {
             loop {
-                let got = tokio::select! {
-                    _ = interrupt.recv() => Signal::Interrupt,
-                    _ = terminate.recv() => Signal::Terminate,
-                };
+                let got = listener.next().await;
                 // The first signal decides the exit code.
                 if sender.borrow().is_none() {
                     sender.send_replace(Some(got));
@@ -1703,23 +1773,19 @@ fn run_sandbox(args: &SandboxArgs) -> Exit {
         };
         // The base URL is the one line on stdout, so a script can capture it.
         let exit = emit(None, &format!("{}\n", running.base_url()));
-        say("sandbox identity platform serving; stop with Ctrl-C (or SIGTERM)");
+        say(if cfg!(unix) {
+            "sandbox identity platform serving; stop with Ctrl-C (or SIGTERM)"
+        } else {
+            "sandbox identity platform serving; stop with Ctrl-C"
+        });
         // Either signal stops it the same way: requests in flight finish, a temp CA file is
         // removed. A service manager or `docker stop` sends SIGTERM, not SIGINT.
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-                (Ok(mut interrupt), Ok(mut terminate)) => {
-                    let name = tokio::select! {
-                        _ = interrupt.recv() => "SIGINT",
-                        _ = terminate.recv() => "SIGTERM",
-                    };
-                    say(&format!("sandbox stopping ({name})"));
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    say(&format!("cannot wait for SIGINT/SIGTERM: {e}"));
-                }
+        match Listener::new() {
+            Ok(mut listener) => {
+                let name = listener.next().await.name();
+                say(&format!("sandbox stopping ({name})"));
             }
+            Err(e) => say(&format!("cannot wait for {}: {e}", Listener::WATCHED)),
         }
         running.shutdown().await;
         exit

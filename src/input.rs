@@ -7,9 +7,16 @@
 //! The file is opened non-blocking (opening a FIFO for reading otherwise waits for a writer) and
 //! its type is taken from the open descriptor (`fstat`), not from the path, so nothing can swap the
 //! file between the check and the read.
+//!
+//! On Windows there is no FIFO to open (a named pipe lives in `\\.\pipe\`, and opening one does
+//! not wait) and no `O_NONBLOCK`: the file is opened plainly and must still be a regular file by its
+//! handle's metadata. The DOS device names (`NUL`, `CON`, `COM1`, ...; see [`dos_device`]) are
+//! recognised by name, as Windows itself does: `NUL` reads as empty, the others are refused. The
+//! size bound holds on every platform.
 
 use std::fs::OpenOptions;
 use std::io::{self, Read};
+#[cfg(unix)]
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
@@ -58,7 +65,19 @@ impl From<InputError> for io::Error {
 pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
     if file_type.is_dir() {
         "a directory"
-    } else if file_type.is_fifo() {
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        special_kind(file_type)
+    }
+}
+
+/// The Unix file types beyond file, directory and link.
+#[cfg(unix)]
+fn special_kind(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_fifo() {
         "a FIFO (named pipe)"
     } else if file_type.is_char_device() {
         "a character device"
@@ -66,27 +85,60 @@ pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
         "a block device"
     } else if file_type.is_socket() {
         "a socket"
-    } else if file_type.is_symlink() {
-        "a symbolic link"
-    } else if file_type.is_file() {
-        "a regular file"
     } else {
         "not a file"
     }
 }
 
+/// Stable Rust tells Windows file types apart only as file, directory and link.
+#[cfg(not(unix))]
+fn special_kind(_: std::fs::FileType) -> &'static str {
+    "not a file"
+}
+
 /// Whether `metadata` describes the same file as this process's stdin (`/dev/stdin`, `/dev/fd/0`,
 /// or the file stdin was redirected from).
+#[cfg(unix)]
 fn is_stdin(metadata: &std::fs::Metadata) -> bool {
     rustix::fs::fstat(io::stdin())
         .is_ok_and(|st| st.st_dev == metadata.dev() && st.st_ino == metadata.ino())
 }
 
 /// Whether `metadata` is the null device (character device 1:3 on Linux).
+#[cfg(unix)]
 fn is_null_device(metadata: &std::fs::Metadata) -> bool {
     metadata.file_type().is_char_device()
         && rustix::fs::major(metadata.rdev()) == 1
         && rustix::fs::minor(metadata.rdev()) == 3
+}
+
+/// The DOS device `path` names, upper-cased (`NUL`, `CON`, `COM1`, ...), if it names one: a path
+/// in the device namespace (`\\.\NUL`), or a path whose file name is a reserved device name.
+/// Windows opens these devices whatever folder the path puts them in; stable Rust has no API that
+/// asks Windows, so the names are matched here. A name with an extension (`nul.txt`) is a device
+/// on older Windows but a file on Windows 11; it is treated as a file, which at worst means such a
+/// device is refused, never that a file is taken for a device.
+#[cfg(windows)]
+pub fn dos_device(path: &Path) -> Option<String> {
+    let text = path.as_os_str().to_str()?;
+    let name = match text
+        .strip_prefix(r"\\.\")
+        .or_else(|| text.strip_prefix("//./"))
+    {
+        Some(device) => device,
+        None => path.file_name()?.to_str()?,
+    };
+    let name = name.trim_end_matches([' ', '.']).to_ascii_uppercase();
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| matches!(n.as_bytes(), [b'0'..=b'9']))
+    };
+    let reserved = matches!(
+        name.as_str(),
+        "NUL" | "CON" | "PRN" | "AUX" | "CONIN$" | "CONOUT$"
+    ) || numbered("COM")
+        || numbered("LPT");
+    reserved.then_some(name)
 }
 
 /// Reads at most `limit` bytes from `reader`; more is [`InputError::TooLarge`], never a bigger
@@ -104,6 +156,7 @@ fn read_capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
 
 /// Reads the file at `path`: a regular file of at most `limit` bytes, or stdin when `path` names
 /// this process's stdin (a pipe included).
+#[cfg(unix)]
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let file = OpenOptions::new()
         .read(true)
@@ -125,6 +178,45 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
             kind: kind_of(metadata.file_type()),
         });
     }
+    read_regular(file, &metadata, limit)
+}
+
+/// Reads the file at `path`: a regular file of at most `limit` bytes; `NUL` reads as empty.
+#[cfg(windows)]
+pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    // Checked by name before opening: `CON` would wait for the console, `COM1` for a modem.
+    match dos_device(path).as_deref() {
+        Some("NUL") => return Ok(Vec::new()),
+        Some(_) => return Err(InputError::NotRegular { kind: "a device" }),
+        None => {}
+    }
+    let file = match OpenOptions::new().read(true).open(path) {
+        Ok(file) => file,
+        // Windows opens no directory as a file and says only "Access is denied": say what it is.
+        Err(e) => match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(InputError::NotRegular {
+                    kind: kind_of(m.file_type()),
+                });
+            }
+            _ => return Err(e.into()),
+        },
+    };
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(InputError::NotRegular {
+            kind: kind_of(metadata.file_type()),
+        });
+    }
+    read_regular(file, &metadata, limit)
+}
+
+/// Reads an opened regular file, bounded by `limit`.
+fn read_regular(
+    file: std::fs::File,
+    metadata: &std::fs::Metadata,
+    limit: u64,
+) -> Result<Vec<u8>, InputError> {
     if metadata.len() > limit {
         return Err(InputError::TooLarge { limit });
     }
@@ -170,16 +262,10 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_and_a_device_are_refused_and_missing_is_not_found() {
+    fn a_directory_is_refused_and_missing_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let err = read(dir.path(), 64).unwrap_err();
         assert_eq!(err.to_string(), "it is a directory, not a regular file");
-        // /dev/zero would otherwise be read until the limit (or memory) runs out.
-        let err = read(Path::new("/dev/zero"), 64).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "it is a character device, not a regular file"
-        );
         assert!(
             read(&dir.path().join("nope"), 64)
                 .unwrap_err()
@@ -187,6 +273,41 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_and_the_null_device_reads_empty() {
+        // /dev/zero would otherwise be read until the limit (or memory) runs out.
+        let err = read(Path::new("/dev/zero"), 64).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "it is a character device, not a regular file"
+        );
+        assert_eq!(read(Path::new("/dev/null"), 64).unwrap(), b"");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn dos_devices_are_known_by_name_and_nul_reads_empty() {
+        for (path, device) in [
+            ("NUL", Some("NUL")),
+            ("nul", Some("NUL")),
+            (r"C:\reports\con", Some("CON")),
+            (r"\\.\COM3", Some("COM3")),
+            ("lpt1", Some("LPT1")),
+            ("com10", None),
+            ("nul.txt", None),
+            ("console", None),
+            (r"\\.\pipe\consentry", None),
+        ] {
+            assert_eq!(dos_device(Path::new(path)).as_deref(), device, "{path}");
+        }
+        assert_eq!(read(Path::new("NUL"), 64).unwrap(), b"");
+        // CON would wait for someone to type.
+        let err = read(Path::new("CON"), 64).unwrap_err();
+        assert_eq!(err.to_string(), "it is a device, not a regular file");
+    }
+
+    #[cfg(unix)]
     #[test]
     fn a_fifo_is_refused_at_once_instead_of_blocking() {
         let dir = tempfile::tempdir().unwrap();

@@ -16,9 +16,23 @@
 //! [`check`] runs all of this before a run starts, and also refuses an output that is the same file
 //! as an input or as another output (by device and inode, so hard links and symlinks count), so a
 //! bad path costs nothing and `-o manifest.yaml` cannot replace the manifest.
+//!
+//! On Windows, with what stable Rust offers:
+//! - the same-file check compares canonical paths (symlinks and `..` resolved, the on-disk case),
+//!   not file ids (`MetadataExt::file_index` is unstable): a hard link to an input is not
+//!   recognised, so `-o` naming a hard link of the manifest would replace that link's name with the
+//!   report (the manifest under its own name is untouched: the rename only replaces a name);
+//! - a file is read-only when its read-only attribute is set; an ACL that denies writing shows as
+//!   an error at the write itself, which leaves the old file and no temp file;
+//! - the atomic replace is the same (tempfile renames with `MoveFileExW`), but the old file's
+//!   attributes and ACL are not carried over: the new file gets its folder's inherited ACL;
+//! - the DOS devices (`NUL`, `CON`, ...; see [`crate::input::dos_device`]) are written in place;
+//!   there are no FIFOs to recognise, and `-o` naming the file stdout is redirected to is not
+//!   recognised as stdout.
 
-use std::fs::{Metadata, OpenOptions, Permissions};
+use std::fs::{Metadata, OpenOptions};
 use std::io::{self, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -113,18 +127,46 @@ fn io_error(path: &Path) -> impl Fn(io::Error) -> OutputError + '_ {
 }
 
 /// Whether `metadata` is the file stdout writes to.
+#[cfg(unix)]
 fn is_stdout(metadata: &Metadata) -> bool {
     rustix::fs::fstat(io::stdout())
         .is_ok_and(|st| st.st_dev == metadata.dev() && st.st_ino == metadata.ino())
 }
 
+/// Stable Rust cannot tell on Windows which file stdout's handle is (no file id): no path is
+/// taken for stdout but `-`.
+#[cfg(not(unix))]
+fn is_stdout(_: &Metadata) -> bool {
+    false
+}
+
 /// Whether the user may write `path`, asked of the kernel (groups, ACLs, read-only mounts) and,
 /// for root (whom the kernel lets write anything), of the permission bits: a file nobody may
 /// write was made read-only on purpose.
+#[cfg(unix)]
 fn may_write(path: &Path, metadata: &Metadata) -> bool {
     let kernel = rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok();
     let bits = !rustix::process::geteuid().is_root() || metadata.mode() & 0o222 != 0;
     kernel && bits
+}
+
+/// Windows: the read-only attribute. There is no stable `access(2)`; a denying ACL is reported
+/// by the write itself.
+#[cfg(not(unix))]
+fn may_write(_: &Path, metadata: &Metadata) -> bool {
+    !metadata.permissions().readonly()
+}
+
+/// A file type written in place, never replaced: a character device or a FIFO.
+#[cfg(unix)]
+fn is_stream(file_type: std::fs::FileType) -> bool {
+    file_type.is_char_device() || file_type.is_fifo()
+}
+
+/// Windows devices are recognised by name before their metadata is read (see [`resolve`]).
+#[cfg(not(unix))]
+fn is_stream(_: std::fs::FileType) -> bool {
+    false
 }
 
 /// Follows a dangling symlink chain to the path it would create (at most 40 links, as the kernel).
@@ -150,10 +192,18 @@ pub fn resolve(path: &Path) -> Result<Target, OutputError> {
     if path.as_os_str() == "-" {
         return Ok(Target::Stdout);
     }
+    // `-o NUL`: a device's metadata says little on Windows (NUL may even look like a file), so
+    // the name decides, as it does for Windows.
+    #[cfg(windows)]
+    if crate::input::dos_device(path).is_some() {
+        return Ok(Target::Stream {
+            path: path.to_owned(),
+        });
+    }
     match std::fs::metadata(path) {
         Ok(metadata) => {
             let file_type = metadata.file_type();
-            if !(file_type.is_file() || file_type.is_char_device() || file_type.is_fifo()) {
+            if !(file_type.is_file() || is_stream(file_type)) {
                 return Err(OutputError::NotAFile {
                     path: path.to_owned(),
                     kind: kind_of(file_type),
@@ -228,19 +278,45 @@ fn folder_writable(path: &Path, folder: &Path) -> Result<(), OutputError> {
         }
         Err(e) => return Err(refuse(format!("its folder {}: {e}", folder.display()))),
     }
+    writable_dir(folder).map_err(refuse)
+}
+
+/// Whether a file can be created in `folder`, asked of the kernel.
+#[cfg(unix)]
+fn writable_dir(folder: &Path) -> Result<(), String> {
     let access = rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK;
     rustix::fs::access(folder, access).map_err(|e| {
-        refuse(format!(
+        format!(
             "cannot create a file in {}: {}",
             folder.display(),
             io::Error::from(e)
-        ))
+        )
     })
 }
 
-/// Identity of an existing file: device and inode.
-fn identity(metadata: &Metadata) -> (u64, u64) {
-    (metadata.dev(), metadata.ino())
+/// Windows has no stable `access(2)`: a folder that refuses a new file fails the temp file's
+/// creation, before anything is replaced.
+#[cfg(not(unix))]
+fn writable_dir(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// Identity of an existing file at `path`: device and inode, so hard links and symlinks count.
+#[cfg(unix)]
+fn identity(_: &Path, metadata: &Metadata) -> Option<(u64, u64)> {
+    Some((metadata.dev(), metadata.ino()))
+}
+
+/// Windows: the canonical path (file ids are unstable in std), so symlinks and `..` count, hard
+/// links do not.
+#[cfg(not(unix))]
+fn identity(path: &Path, _: &Metadata) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
+}
+
+/// Whether two existing files are one, as far as [`identity`] can tell.
+fn same_file(a: (&Path, &Metadata), b: (&Path, &Metadata)) -> bool {
+    identity(a.0, a.1).is_some_and(|id| identity(b.0, b.1) == Some(id))
 }
 
 /// Resolves every output and refuses, before anything is sent or written, an output that cannot be
@@ -254,9 +330,14 @@ pub fn check(
     let mut targets: Vec<Target> = Vec::with_capacity(outputs.len());
     for (i, &(role, path)) in outputs.iter().enumerate() {
         let target = resolve(path)?;
-        if let Target::Replace { metadata, .. } = &target {
+        if let Target::Replace {
+            path: real,
+            metadata,
+        } = &target
+        {
             for &(input, other) in inputs {
-                if std::fs::metadata(other).is_ok_and(|m| identity(&m) == identity(metadata)) {
+                if std::fs::metadata(other).is_ok_and(|m| same_file((other, &m), (real, metadata)))
+                {
                     return Err(OutputError::SameAsInput {
                         path: path.to_owned(),
                         output: role,
@@ -269,9 +350,16 @@ pub fn check(
         for (j, earlier) in targets.iter().enumerate() {
             let same = match (earlier, &target) {
                 (Target::Stdout, Target::Stdout) => true,
-                (Target::Replace { metadata: a, .. }, Target::Replace { metadata: b, .. }) => {
-                    identity(a) == identity(b)
-                }
+                (
+                    Target::Replace {
+                        path: a,
+                        metadata: ma,
+                    },
+                    Target::Replace {
+                        path: b,
+                        metadata: mb,
+                    },
+                ) => same_file((a, ma), (b, mb)),
                 (Target::Create { path: a }, Target::Create { path: b }) => a == b,
                 // Two writers to /dev/null or a pipe do no harm to a file.
                 _ => false,
@@ -316,17 +404,21 @@ fn replace(path: &Path, content: &[u8], existing: Option<&Metadata>) -> Result<(
     let fail = io_error(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".consentry-").suffix(".tmp");
+    // Windows has no mode to give: a new file gets its folder's inherited ACL either way.
+    #[cfg(unix)]
     if existing.is_none() {
         // The kernel applies the umask to this mode, as for any new file.
-        builder.permissions(Permissions::from_mode(0o666));
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(folder(path)).map_err(&fail)?;
+    // Windows: stable Rust cannot copy an ACL or owner; the replaced report gets the folder's.
+    #[cfg(unix)]
     if let Some(old) = existing {
         // Owner first: changing it may clear set-id bits, which the mode then restores. Only root
         // may give a file away; for anyone else the owner is already theirs, so failure is moot.
         let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()));
         tmp.as_file()
-            .set_permissions(Permissions::from_mode(old.mode() & 0o7777))
+            .set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o7777))
             .map_err(&fail)?;
     }
     tmp.write_all(content).map_err(&fail)?;
@@ -365,6 +457,9 @@ pub fn emit(path: Option<&Path>, content: &[u8]) -> Result<(), OutputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
+    use std::fs::Permissions;
+    #[cfg(unix)]
     use std::os::unix::fs::{OpenOptionsExt as _, symlink};
 
     fn names(dir: &Path) -> Vec<String> {
@@ -395,6 +490,7 @@ mod tests {
         assert!(!path.exists());
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlink_is_written_through_not_replaced() {
         let dir = tempfile::tempdir().unwrap();
@@ -424,6 +520,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn an_existing_file_keeps_its_mode_and_a_new_one_follows_the_umask() {
         let dir = tempfile::tempdir().unwrap();
@@ -445,6 +542,7 @@ mod tests {
         assert_ne!(mode, 0o600, "the umask, not a private mode");
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_read_only_file_is_refused_even_for_root() {
         let dir = tempfile::tempdir().unwrap();
@@ -457,6 +555,7 @@ mod tests {
         assert_eq!(names(dir.path()), ["locked.json"]);
     }
 
+    #[cfg(unix)]
     #[test]
     fn devices_are_written_in_place_and_directories_refused() {
         // /dev/null is only resolved, never written: if this ever regressed, writing it as root
@@ -489,6 +588,7 @@ mod tests {
         assert!(err.to_string().contains("is a directory"), "{err}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn an_output_that_is_an_input_is_refused_by_inode() {
         let dir = tempfile::tempdir().unwrap();
@@ -513,6 +613,60 @@ mod tests {
         assert!(check(&[("--output", dash), ("--report", dash)], &[]).is_err());
         let null = Path::new("/dev/null");
         assert!(check(&[("--output", null), ("--report", null)], &[]).is_ok());
+        assert!(check(&[("--output", &report)], &[("manifest", &manifest)]).is_ok());
+        assert_eq!(std::fs::read(&manifest).unwrap(), b"version: 1");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_read_only_files_are_refused_and_nul_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.json");
+        std::fs::write(&path, "keep").unwrap();
+        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(&path, permissions).unwrap();
+        let err = write_path(&path, b"lost").unwrap_err();
+        assert!(matches!(err, OutputError::ReadOnly { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"keep");
+
+        for nul in ["NUL", "nul"] {
+            let target = resolve(Path::new(nul)).unwrap();
+            assert!(matches!(target, Target::Stream { .. }), "{target:?}");
+        }
+        write_path(Path::new("NUL"), b"gone").unwrap();
+        let null = Path::new("NUL");
+        assert!(check(&[("--output", null), ("--report", null)], &[]).is_ok());
+        let err = write_path(dir.path(), b"x").unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert_eq!(names(dir.path()), ["locked.json"]);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_an_output_that_is_an_input_is_refused_by_canonical_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("m.yaml");
+        std::fs::write(&manifest, "version: 1").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let roundabout = dir.path().join("sub").join("..").join("M.YAML");
+        for output in [&manifest, &roundabout] {
+            let err = check(&[("--output", output)], &[("manifest", &manifest)]).unwrap_err();
+            assert!(matches!(err, OutputError::SameAsInput { .. }), "{err}");
+        }
+        let report = dir.path().join("r.json");
+        std::fs::write(&report, "{}").unwrap();
+        let err = check(
+            &[
+                ("--output", &report),
+                ("--report", &roundabout.with_file_name("R.json")),
+            ],
+            &[("manifest", &manifest)],
+        )
+        .unwrap_err();
+        assert!(matches!(err, OutputError::SameOutput { .. }), "{err}");
+        let dash = Path::new("-");
+        assert!(check(&[("--output", dash), ("--report", dash)], &[]).is_err());
         assert!(check(&[("--output", &report)], &[("manifest", &manifest)]).is_ok());
         assert_eq!(std::fs::read(&manifest).unwrap(), b"version: 1");
     }

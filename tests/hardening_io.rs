@@ -1,6 +1,9 @@
 //! Issue 9 §1 and §3, end to end: every reproducer of the fault-injection campaign that concerns
 //! files, signals and time, run with the real binary against the real sandbox over loopback. Each
 //! test failed on the code before the fix (named in its comment) and passes after.
+//!
+//! Unix only: FIFOs, file modes, owners, `/dev/*` and `kill` are what these reproducers are made of.
+#![cfg(unix)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,

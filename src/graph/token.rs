@@ -70,7 +70,7 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<SecretString,
 /// Runs `program` (normally `az`) as `az account get-access-token --resource-type ms-graph --query
 /// accessToken -o tsv`, bounded in time and output; the child is killed at the deadline.
 pub fn from_azure_cli(program: &Path, timeout: Duration) -> Result<SecretString, TokenError> {
-    let mut child = Command::new(program)
+    let mut child = Command::new(runnable(program))
         .args([
             "account",
             "get-access-token",
@@ -146,6 +146,17 @@ pub fn from_azure_cli(program: &Path, timeout: Duration) -> Result<SecretString,
     Ok(SecretString::from(token))
 }
 
+/// The command that starts `program`. On Windows the Azure CLI is a batch file, `az.cmd`, and
+/// `Command` looks in `PATH` only for the name as given or with `.exe`, so a bare `az` would not be
+/// found there. (The arguments are fixed words, so the batch file's quoting rules cannot bite.)
+fn runnable(program: &Path) -> &Path {
+    if cfg!(windows) && program == Path::new("az") {
+        Path::new("az.cmd")
+    } else {
+        program
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +172,14 @@ mod tests {
             Err(TokenError::EmptyEnv)
         ));
         assert!(TokenError::NoSource.to_string().contains("--graph-auth az"));
+    }
+
+    #[test]
+    fn the_azure_cli_is_started_by_its_windows_name_on_windows() {
+        let az = if cfg!(windows) { "az.cmd" } else { "az" };
+        assert_eq!(runnable(Path::new("az")), Path::new(az));
+        // A path the user chose is theirs.
+        assert_eq!(runnable(Path::new("tools/az")), Path::new("tools/az"));
     }
 
     #[cfg(unix)]
