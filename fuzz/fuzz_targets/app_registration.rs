@@ -1,7 +1,8 @@
 //! Fuzzes `consentry app check --from FILE`: the registration export (a Graph application object
 //! or `{"value":[...]}` list, [`consentry::app::registration::parse`]) and the check of it against
 //! a fixed manifest ([`consentry::app::check`]), rendered in every format. The check must hold for
-//! any registration Graph (or a hand-edited export) can produce.
+//! any registration Graph (or a hand-edited export) can produce, and no rendering may carry a raw
+//! control character (`sanitize::is_unsafe`) other than `\n` and `\t`.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -20,6 +21,13 @@ fn expected() -> &'static Expected {
         let checked = consentry::validate::check_str("demo.yaml", MANIFEST);
         Expected::from_manifest(checked.manifest.as_ref().expect("demo manifest is valid"))
     })
+}
+
+/// Whether `text` holds a character a terminal would obey (C0/C1 controls, DEL, bidi overrides)
+/// other than a line break or tab: every human rendering and JSON report promises none.
+fn raw_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n' && c != '\t')
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -57,7 +65,10 @@ fuzz_target!(|data: &[u8]| {
             findings,
         );
         for format in [AppFormat::Table, AppFormat::Markdown, AppFormat::Json] {
-            let _ = render_app_check(&report, format);
+            let shown = render_app_check(&report, format);
+            if let Some(c) = raw_control(&shown) {
+                panic!("{format:?} app check shows a raw {:?}", c);
+            }
         }
     }
 });

@@ -3,6 +3,7 @@
 //! consentry checks, so every claim is attacker-chosen.
 //! Input: when it starts with `{`, it is the payload's JSON, wrapped here into a token (so the
 //! fuzzer spends its time on claims, not on base64); otherwise it is the token text as pasted.
+//! No rendering may carry a raw control character (`sanitize::is_unsafe`) other than `\n`, `\t`.
 #![no_main]
 
 use chrono::{TimeZone as _, Utc};
@@ -24,6 +25,13 @@ fn b64url(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Whether `text` holds a character a terminal would obey (C0/C1 controls, DEL, bidi overrides)
+/// other than a line break or tab: every human rendering and JSON report promises none.
+fn raw_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n' && c != '\t')
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -59,6 +67,12 @@ fuzz_target!(|data: &[u8]| {
         client_id: uuid::Uuid::from_u128(0x6731_de76_14a6_49ae_97bc_6eba_6914_391e),
     };
     let _ = jwt::check(&decoded, &expected, now);
-    let _ = jwt::render_human(&decoded, now);
-    let _ = jwt::render_json(&decoded, now);
+    for shown in [
+        jwt::render_human(&decoded, now),
+        jwt::render_json(&decoded, now),
+    ] {
+        if let Some(c) = raw_control(&shown) {
+            panic!("decode shows a raw {:?}", c);
+        }
+    }
 });

@@ -1,7 +1,8 @@
 //! Fuzzes `plan --state FILE`: the verify report read back ([`consentry::plan::parse_report`]),
 //! checked against a fixed manifest ([`consentry::plan::check_state`]), planned from
 //! ([`consentry::plan::plan`], with and without a base) and rendered in every plan format. The
-//! report is a file on disk that anyone with write access to the pipeline may have edited.
+//! report is a file on disk that anyone with write access to the pipeline may have edited. No
+//! rendering may carry a raw control character (`sanitize::is_unsafe`) other than `\n` and `\t`.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -22,6 +23,13 @@ fn manifest() -> &'static Manifest {
             .manifest
             .expect("demo manifest is valid")
     })
+}
+
+/// Whether `text` holds a character a terminal would obey (C0/C1 controls, DEL, bidi overrides)
+/// other than a line break or tab: every human rendering and JSON report promises none.
+fn raw_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n' && c != '\t')
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -45,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
             PlanFormat::Json,
             PlanFormat::Github,
         ] {
-            let _ = render_plan(&planned, format);
+            let shown = render_plan(&planned, format);
+            if let Some(c) = raw_control(&shown) {
+                panic!("{format:?} plan shows a raw {:?}", c);
+            }
         }
     }
 });
