@@ -722,7 +722,9 @@ fn say(message: &str) {
 
 /// Prints an error (with its causes) to stderr.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    say(&format!("error: {message}"));
+    // Errors quote outside text: a Graph error's message, serde's account of a --state report or a
+    // registration export (which names unknown values as written). None reaches the terminal raw.
+    say(&crate::sanitize::terminal(&format!("error: {message}")));
     exit
 }
 
