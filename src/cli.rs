@@ -736,7 +736,9 @@ fn say(message: &str) {
 
 /// Prints an error (with its causes) to stderr.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    say(&format!("error: {message}"));
+    // Errors quote outside text: a Graph error's message, serde's account of a --state report or a
+    // registration export (which names unknown values as written). None reaches the terminal raw.
+    say(&crate::sanitize::terminal(&format!("error: {message}")));
     exit
 }
 
@@ -1032,20 +1034,7 @@ fn run_roles(args: &RolesArgs) -> Exit {
 fn read_state(path: &Path) -> Result<Report, String> {
     let text = input::read_to_string(path)
         .map_err(|e| format!("cannot read the state report {}: {e}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
-    let version = value
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(crate::verify::report::SCHEMA_VERSION)) {
-        return Err(format!(
-            "{} is not a consentry verify report with schema_version {} (write one with `consentry verify --report FILE`)",
-            path.display(),
-            crate::verify::report::SCHEMA_VERSION
-        ));
-    }
-    serde_json::from_value(value)
-        .map_err(|e| format!("{} is not a consentry verify report: {e}", path.display()))
+    plan::parse_report(&text).map_err(|e| format!("{} {e}", path.display()))
 }
 
 fn run_plan(args: &PlanArgs, quiet: bool) -> Exit {

@@ -1563,3 +1563,33 @@ fn an_unreachable_authority_is_one_app_wide_failure_and_every_retry_is_counted()
     );
     assert_eq!(sandbox.total_requests(), 0);
 }
+
+/// An error quotes the state report's own text (serde names an unknown variant as written): a
+/// hand-edited report must not drive the terminal through it. Found while fuzzing `--state`.
+#[test]
+fn plan_state_errors_show_no_raw_control_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(
+        &state,
+        r#"{"schema_version":1,"cloud":"\u001b]0;pwned\u0007\u202e"}"#,
+    )
+    .unwrap();
+    let out = consentry(
+        &[
+            "plan",
+            "manifests/demo.yaml",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("unknown variant"), "{err}");
+    let raw = err
+        .chars()
+        .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n');
+    assert_eq!(raw, None, "{err:?}");
+}

@@ -693,6 +693,29 @@ fn state_of_another_app_means_everyone_consents() {
     assert!(t.reason.contains("new app"), "{}", t.reason);
 }
 
+/// Found by `cargo fuzz run state_report`: a `--state` report's client id (any text a hand-edited
+/// file holds) reached the GitHub annotations raw, bidi marks and control characters included,
+/// while the table and Markdown escaped it.
+#[test]
+fn github_plan_escapes_control_characters_from_a_state_report() {
+    let m = one_tenant_manifest(&[(M365D, &["Incident.Read.All"])]);
+    let mut r = report(vec![seen(
+        "Fabrikam",
+        FABRIKAM,
+        vec![api(M365D, &["Incident.Read.All"], &[])],
+        None,
+    )]);
+    // As the fuzzer wrote it: a GUID with a bidi mark inside, then a terminal title sequence.
+    r.app.client_id = "5b0e7c3a-9d14-4f62-8a37\u{61c}1e1f4d6b890\u{1b}]0;pwned\u{7}".to_owned();
+    for format in [PlanFormat::Github, PlanFormat::Table, PlanFormat::Markdown] {
+        let shown = render_plan(&with_state(&m, &r), format);
+        let raw = shown
+            .chars()
+            .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n' && c != '\t');
+        assert_eq!(raw, None, "{format:?}: {shown}");
+    }
+}
+
 #[test]
 fn state_decides_when_base_is_given_too_and_offboards_are_not_repeated() {
     let base = manifest(vec![

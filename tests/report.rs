@@ -583,3 +583,32 @@ fn json_carries_control_characters_escaped_and_exact() {
     assert_eq!(back.tenants[0].name, r.tenants[0].name);
     assert_eq!(back.app.name, r.app.name);
 }
+
+/// The GitHub annotations quote Entra's `error_description` (a hostile server's text) and tenant
+/// names: like the table and Markdown, they must show no raw control character or bidi mark. Same
+/// root cause as `plan`'s GitHub format (found by `cargo fuzz run state_report`).
+#[test]
+fn github_verify_escapes_control_characters_from_entra() {
+    let r = report(vec![seen(
+        "Fabrikam\u{202e}",
+        FABRIKAM,
+        vec![failed_api(
+            M365D,
+            &["Incident.Read.All"],
+            Status::Error,
+            Some("AADSTS53003: \u{1b}]0;pwned\u{7}Access has been blocked\u{9b}2J."),
+        )],
+        None,
+    )]);
+    for format in [
+        VerifyFormat::Github,
+        VerifyFormat::Table,
+        VerifyFormat::Markdown,
+    ] {
+        let shown = render_verify(&r, format);
+        let raw = shown
+            .chars()
+            .find(|&c| consentry::sanitize::is_unsafe(c) && c != '\n' && c != '\t');
+        assert_eq!(raw, None, "{format:?}: {shown}");
+    }
+}

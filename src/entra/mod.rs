@@ -178,6 +178,24 @@ impl From<ClientError> for TokenError {
     }
 }
 
+/// The token endpoint's answer readers, reachable from the cargo-fuzz targets in `fuzz/` (a
+/// hostile server writes these bodies). Not part of consentry's API: hidden, and free to change.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{AccessToken, TokenError, aadsts::Disposition, classify};
+
+    /// A 2xx body read as a token (v1 or v2), or why not.
+    pub fn parse_success(body: &str, content_type: &str) -> Result<AccessToken, String> {
+        classify::parse_success(body, content_type)
+    }
+
+    /// An error answer classified: retry or final, and the error a report shows.
+    pub fn classify_error(http_status: u16, body: &str) -> (Disposition, TokenError) {
+        let failure = classify::classify_error(http_status, body);
+        (failure.disposition, failure.error)
+    }
+}
+
 /// `{authority}/{tenant}/oauth2/v2.0/token`, the tenant as one path segment.
 pub fn token_url(authority: &Url, tenant: &str) -> Url {
     let mut url = authority.clone();

@@ -29,7 +29,7 @@ use crate::model::{Manifest, Tenant};
 use crate::verify::report::{AppInfo, Report, Status, TenantReport};
 
 use matching::{Index, Match};
-pub use state::{DEFAULT_MAX_AGE, Stale, StateError, check_state};
+pub use state::{DEFAULT_MAX_AGE, Stale, StateError, check_state, parse_report};
 
 /// The plan's JSON format version. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -66,6 +66,24 @@ fn human(d: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// Reads a `--state` file's text as a verify report: JSON, of this schema version, whole. The
+/// error says what the text is not, for the caller to prefix with the file's name; it quotes
+/// serde's position and expectation, never the file's content.
+pub fn parse_report(text: &str) -> Result<Report, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("is not JSON: {e}"))?;
+    let version = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(crate::verify::report::SCHEMA_VERSION)) {
+        return Err(format!(
+            "is not a consentry verify report with schema_version {} (write one with `consentry verify --report FILE`)",
+            crate::verify::report::SCHEMA_VERSION
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("is not a consentry verify report: {e}"))
+}
+
 /// Checks that `report` may stand for `manifest` at `now`: an error for another app, a warning
 /// (`Some`) when it is older than `max_age`. A report dated in the future is not stale.
 pub fn check_state(
@@ -154,6 +172,30 @@ mod tests {
             check_state(&manifest(), &other, now, DEFAULT_MAX_AGE),
             Err(StateError::OtherApp { .. })
         ));
+    }
+
+    #[test]
+    fn a_state_file_is_read_whole_or_refused_for_what_it_is_not() {
+        let written = report(CLIENT, Utc::now());
+        let text = serde_json::to_string(&written).unwrap();
+        assert_eq!(parse_report(&text), Ok(written));
+
+        let not_json = parse_report("schema_version: 1").unwrap_err();
+        assert!(not_json.starts_with("is not JSON"), "{not_json}");
+        for other in [
+            "{}",
+            r#"{"schema_version":2}"#,
+            r#"{"schema_version":"1"}"#,
+            "[]",
+        ] {
+            let wrong = parse_report(other).unwrap_err();
+            assert!(wrong.contains("schema_version 1"), "{other}: {wrong}");
+        }
+        let partial = parse_report(r#"{"schema_version":1}"#).unwrap_err();
+        assert!(
+            partial.starts_with("is not a consentry verify report:"),
+            "{partial}"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! so a customer's tenant name or a manifest value could end an annotation early or forge another
 //! one. Its escaping (documented for `@actions/core`'s `issueCommand` and followed by the runner):
 //! in the message, `%` → `%25`, `\r` → `%0D`, `\n` → `%0A`; in a property value, also `:` → `%3A`
-//! and `,` → `%2C`. `%` goes first so an escape is never escaped twice.
+//! and `,` → `%2C`. `%` goes first so an escape is never escaped twice. The runner's log viewer
+//! obeys ANSI sequences and a terminal obeys every control character, so the whole output then
+//! passes through [`crate::sanitize::terminal`], as the table and Markdown do.
 
 use std::fmt::Write as _;
 
@@ -61,7 +63,8 @@ pub fn render_diagnostics(checked: &Checked) -> String {
             escape_data(&message)
         );
     }
-    out
+    // The file name is the user's path, not masked text: escaped like every other rendering.
+    crate::sanitize::terminal(&out).into_owned()
 }
 
 impl Render<Report> for Github {
@@ -101,7 +104,9 @@ impl Render<Report> for Github {
             escape_property(&format!("consentry verify: {}", report.app.name)),
             escape_data(&summary)
         );
-        out
+        // Tenant names, Entra's descriptions and hints are outside text: the runner's log viewer
+        // and a terminal obey control characters in them, as in the table and Markdown.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -146,7 +151,9 @@ impl Render<Plan> for Github {
                 s.consent, s.reconsent, s.offboard, s.investigate, s.none
             ))
         );
-        out
+        // Names, reasons and a `--state` report's app id are outside text (a hand-edited report can
+        // carry any character): no control character or bidi mark reaches the log raw.
+        crate::sanitize::terminal(&out).into_owned()
     }
 }
 
@@ -198,5 +205,16 @@ mod tests {
         // A hostile name cannot start a second command on its own line.
         let forged = escape_data("x\n::error::forged");
         assert!(!forged.contains('\n'));
+    }
+
+    #[test]
+    fn annotations_show_no_raw_control_character() {
+        let checked = crate::validate::check_str("m\u{1b}[2J\u{202e}.yaml", "version: 1\n");
+        assert!(!checked.diagnostics.is_empty());
+        let shown = render_diagnostics(&checked);
+        let raw = shown
+            .chars()
+            .find(|&c| crate::sanitize::is_unsafe(c) && c != '\n');
+        assert_eq!(raw, None, "{shown}");
     }
 }
