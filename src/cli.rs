@@ -730,15 +730,21 @@ pub fn init_logging(cli: &Cli) {
 
 /// Writes a message to stderr. A closed stderr is ignored: there is nowhere left to complain.
 fn say(message: &str) {
+    // Messages quote outside text (a Graph error's message, serde's account of a --state report
+    // or a registration export, a certificate's subject): none reaches the terminal raw.
+    say_rendered(&crate::sanitize::terminal(message));
+}
+
+/// Prints text a renderer has already made safe for the terminal (and may have coloured on
+/// purpose: validate's human diagnostics), as it is.
+fn say_rendered(text: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{message}");
+    let _ = writeln!(err, "{text}");
 }
 
 /// Prints an error (with its causes) to stderr.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    // Errors quote outside text: a Graph error's message, serde's account of a --state report or a
-    // registration export (which names unknown values as written). None reaches the terminal raw.
-    say(&crate::sanitize::terminal(&format!("error: {message}")));
+    say(&format!("error: {message}"));
     exit
 }
 
@@ -985,7 +991,7 @@ fn run_validate(args: &ValidateArgs) -> Exit {
             exit.max(written)
         }
         DiagnosticFormat::Human => {
-            say(
+            say_rendered(
                 validate::render_human(&checked, std::io::stderr().is_terminal() && !no_color())
                     .trim_end(),
             );
@@ -1003,7 +1009,7 @@ fn run_validate(args: &ValidateArgs) -> Exit {
 fn load_manifest(path: &Path, quiet: bool) -> Option<Manifest> {
     let checked = validate::check_file(path);
     if checked.has_errors() || (!quiet && checked.warning_count() > 0) {
-        say(
+        say_rendered(
             validate::render_human(&checked, std::io::stderr().is_terminal() && !no_color())
                 .trim_end(),
         );
