@@ -148,6 +148,15 @@ fn total_requests(sandbox: &Sandbox) -> usize {
     sandbox.requests_per_tenant().values().sum()
 }
 
+/// How often the sandbox's GitHub stand-in handed out a token.
+fn github_fetches(sandbox: &Sandbox) -> usize {
+    sandbox
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/_github/token"))
+        .count()
+}
+
 /// A two-tenant manifest in `dir` with `credential` (YAML under `credential:`, indented 4).
 fn manifest(dir: &Path, credential: &str) -> PathBuf {
     let text = format!(
@@ -976,14 +985,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
 
     // A job that checks the registration but never signs in (a pull request's token has another
     // subject) can leave the credential out of it.
-    let github_fetches = || {
-        sandbox
-            .request_log()
-            .iter()
-            .filter(|r| r.path.starts_with("/_github/token"))
-            .count()
-    };
-    let before = github_fetches();
+    let before = github_fetches(&sandbox);
     let github = github_setup(&sandbox);
     let (code, findings, all) = app_check(
         &github,
@@ -994,7 +996,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
     .await;
     assert_eq!((code, codes(&findings)), (Some(0), vec![]), "{all}");
     assert_eq!(
-        github_fetches(),
+        github_fetches(&sandbox),
         before,
         "GitHub was asked for a token nobody used"
     );
@@ -1064,7 +1066,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
         .as_object_mut()
         .unwrap()
         .remove("federatedIdentityCredentials");
-    let before = github_fetches();
+    let before = github_fetches(&sandbox);
     let (code, findings, all) = app_check(&github_setup(&sandbox), Some(&plain), false, &[]).await;
     assert_eq!(
         (code, codes(&findings)),
@@ -1072,7 +1074,7 @@ async fn app_check_says_whether_the_registration_lists_the_credential_consentry_
         "{all}"
     );
     assert_eq!(
-        github_fetches(),
+        github_fetches(&sandbox),
         before,
         "GitHub was asked for a token nothing could use"
     );
@@ -1154,12 +1156,7 @@ async fn verify_app_checks_the_github_subject_against_graph_and_fetches_githubs_
         for (name, status) in statuses(&report) {
             assert_eq!(status, "ok", "{name}: {report}");
         }
-        let github_fetches = sandbox
-            .request_log()
-            .iter()
-            .filter(|r| r.path.starts_with("/_github/token"))
-            .count();
-        assert_eq!(github_fetches, 1, "{:?}", sandbox.request_log());
+        assert_eq!(github_fetches(&sandbox), 1, "{:?}", sandbox.request_log());
         let all = format!("{}{}", run.stdout(), run.stderr());
         assert!(!all.contains("eyJ"), "a token in the output:\n{all}");
         assert!(
@@ -1347,11 +1344,6 @@ async fn behind_a_private_ca_the_github_token_is_fetched_once_with_ca_cert() {
     for (name, status) in statuses(&report) {
         assert_eq!(status, "ok", "{name}: {report}");
     }
-    let fetches = sandbox
-        .request_log()
-        .iter()
-        .filter(|r| r.path.starts_with("/_github/token"))
-        .count();
-    assert_eq!(fetches, 1, "{:?}", sandbox.request_log());
+    assert_eq!(github_fetches(&sandbox), 1, "{:?}", sandbox.request_log());
     sandbox.shutdown().await;
 }
