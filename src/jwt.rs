@@ -106,6 +106,15 @@ impl Decoded {
         }
     }
 
+    /// Every audience (`aud` is a string or an array of them); the strings only.
+    pub fn audiences(&self) -> Vec<&str> {
+        match self.claims.get("aud") {
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The client the token was issued to: `appid` (v1 tokens) or `azp` (v2 tokens).
     pub fn client_id(&self) -> Option<&str> {
         self.str_claim("appid").or_else(|| self.str_claim("azp"))

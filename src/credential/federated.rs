@@ -140,37 +140,27 @@ impl Federated {
         }
     }
 
-    /// The identity of the token this credential presents now: GitHub's is fetched (and, when
-    /// that works, cached for the run's token requests), a file or variable is read as for a
-    /// request. `roots` are the CAs the run trusts besides the system's (`--ca-cert`), so the
-    /// fetch goes through what the run's own fetch would.
+    /// The identity of the token this credential presents now, for the registration check:
+    /// GitHub's is fetched (and, when that works, cached for the run's token requests), a file or
+    /// variable is read as for a request. `roots` are the CAs the run trusts besides the system's
+    /// (`--ca-cert`), so the fetch goes through what the run's own fetch would.
     pub(crate) async fn identity(
         &self,
         roots: &crate::http::ExtraRoots,
         now: i64,
     ) -> Result<ExternalIdentity, CredentialError> {
-        let (token, place) = match &self.source {
-            Source::Github { url, request_token } => {
-                // A client of its own: the run's token client may not exist yet (`app check`).
-                let http = crate::http::client_with(url, roots).map_err(|e| {
+        // A client of its own: the run's token client may not exist yet (`app check`).
+        let http = match &self.source {
+            Source::Github { url, .. } => {
+                Some(crate::http::client_with(url, roots).map_err(|e| {
                     CredentialError::GithubFetch {
                         reason: e.to_string(),
                     }
-                })?;
-                // A failure here is not remembered: it says so in the check, and the run's own
-                // fetch still gets its chance.
-                let token = self.github(&http, (url, request_token), now, false).await?;
-                (token, "GitHub's answer".to_owned())
+                })?)
             }
-            Source::Kubernetes(path) | Source::File(path) => (
-                read_token_file(path, now, false)?,
-                format!("file {}", path.display()),
-            ),
-            Source::Env { name, token } => {
-                check_token(token, &format!("environment variable {name}"), now, false)?;
-                (token.clone(), format!("environment variable {name}"))
-            }
+            _ => None,
         };
+        let (token, place) = self.present(http.as_ref(), now, false).await?;
         let decoded = crate::jwt::decode(token.expose_secret()).map_err(|_| {
             CredentialError::ExternalTokenNotJwt {
                 place: place.clone(),
@@ -178,19 +168,11 @@ impl Federated {
             }
         })?;
         let claim = |name: &str| decoded.str_claim(name).map(str::to_owned);
-        let audiences = match decoded.claims.get("aud") {
-            Some(serde_json::Value::String(one)) => vec![one.clone()],
-            Some(serde_json::Value::Array(many)) => many
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
         match (claim("iss"), claim("sub")) {
             (Some(issuer), Some(subject)) => Ok(ExternalIdentity {
                 issuer,
                 subject,
-                audiences,
+                audiences: decoded.audiences().into_iter().map(str::to_owned).collect(),
             }),
             _ => Err(CredentialError::Unreadable {
                 place,
@@ -205,14 +187,40 @@ impl Federated {
         http: &reqwest::Client,
         now: i64,
     ) -> Result<SecretString, CredentialError> {
+        self.present(Some(http), now, true)
+            .await
+            .map(|(token, _)| token)
+    }
+
+    /// The token to present now and where it came from (for messages). `during_run`: for a token
+    /// request (its failures are runtime ones, and a failed GitHub fetch is remembered so GitHub
+    /// is not asked once per tenant) rather than for the registration check before the run (a
+    /// failure there is said in the check, and the run's own fetch still gets its chance). `http`
+    /// is needed by GitHub's source only.
+    async fn present(
+        &self,
+        http: Option<&reqwest::Client>,
+        now: i64,
+        during_run: bool,
+    ) -> Result<(SecretString, String), CredentialError> {
         match &self.source {
-            Source::Kubernetes(path) | Source::File(path) => read_token_file(path, now, true),
+            Source::Kubernetes(path) | Source::File(path) => Ok((
+                read_token_file(path, now, during_run)?,
+                format!("file {}", path.display()),
+            )),
             Source::Env { name, token } => {
-                check_token(token, &format!("environment variable {name}"), now, true)?;
-                Ok(token.clone())
+                let place = format!("environment variable {name}");
+                check_token(token, &place, now, during_run)?;
+                Ok((token.clone(), place))
             }
             Source::Github { url, request_token } => {
-                self.github(http, (url, request_token), now, true).await
+                let http = http.ok_or_else(|| CredentialError::GithubFetch {
+                    reason: "no HTTP client to fetch it with".to_owned(),
+                })?;
+                let token = self
+                    .github(http, (url, request_token), now, during_run)
+                    .await?;
+                Ok((token, "GitHub's answer".to_owned()))
             }
         }
     }
